@@ -158,3 +158,108 @@ def hub_load_error(name: str, err: Exception) -> UserError:
         f"could not load '{name}' from the Hugging Face hub or its local cache ({type(err).__name__}); "
         "offline, download it first (huggingface-cli download NAME --local-dir DIR) and pass the folder"
     )
+
+
+# --- Loading for training and inference ------------------------------------------------------
+#
+# A finetune run folder is a model too. Its layout (written by the finetune stage):
+#   manifest.json   stage "finetune"; config.model is the base model as the user named it
+#   adapter/        the LoRA adapter in peft's format (LoRA runs)
+#   merged/         base + adapter merged into a plain model (LoRA runs with --merge)
+#   model/          the whole fine-tuned model (full fine-tuning)
+#   tokenizer files beside them in adapter/, merged/ or model/
+
+FINETUNE_STAGE = "finetune"
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """Where the weights of a model argument come from: a base, and perhaps an adapter on it."""
+
+    base: ResolvedModel
+    adapter: str | None = None  # folder of a peft adapter to apply to ``base``
+
+    def describe(self) -> str:
+        return self.base.name + (f" + adapter {self.adapter}" if self.adapter else "")
+
+
+def model_source(name: str) -> ModelSource:
+    """Resolve a model argument that may be a finetune run folder into base + adapter."""
+    path = Path(name).expanduser()
+    manifest_path = path / "manifest.json"
+    if path.is_dir() and manifest_path.exists():
+        from afpipe.runs import read_manifest
+
+        manifest = read_manifest(path)
+        if manifest.get("stage") == FINETUNE_STAGE:
+            for full in ("merged", "model"):
+                if (path / full / "config.json").exists():
+                    return ModelSource(ResolvedModel(name, str(path / full), "local"))
+            if (path / "adapter" / "adapter_config.json").exists():
+                base_name = manifest["config"]["model"]
+                return ModelSource(resolve_model(base_name), adapter=str(path / "adapter"))
+            raise UserError(f"{path} is a finetune run without adapter/, merged/ or model/; rerun the finetune stage")
+        raise UserError(f"{path} is a '{manifest.get('stage')}' run, not a model; pass a finetune run or a model")
+    return ModelSource(resolve_model(name))
+
+
+def load_model_and_tokenizer(
+    name: str,
+    *,
+    adapter: str | None = None,
+    merge: bool = False,
+    dtype: str = "auto",
+    trust_remote_code: bool = False,
+    device: str | None = None,
+):
+    """Load a causal LM and its tokenizer from any model argument (see module docstring).
+
+    ``adapter`` adds a peft adapter on top (a finetune run folder brings its own). With ``merge``
+    the adapter is folded into the weights (faster inference, no peft at run time).
+    ``dtype``: "auto" (bf16 where supported, which includes this CPU), "bf16", "fp16", "fp32".
+    """
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    source = model_source(name)
+    adapter = adapter or source.adapter
+    torch_dtype = _torch_dtype(dtype)
+    kwargs = {"dtype": torch_dtype, "trust_remote_code": trust_remote_code}
+    try:
+        model = AutoModelForCausalLM.from_pretrained(source.base.path, **kwargs)
+        tokenizer_from = adapter if adapter and Path(adapter, "tokenizer_config.json").exists() else source.base.path
+        tokenizer = AutoTokenizer.from_pretrained(tokenizer_from, trust_remote_code=trust_remote_code)
+    except OSError as e:
+        if source.base.kind == "hub":
+            raise hub_load_error(source.base.name, e) from None
+        raise UserError(f"could not load model from {source.base.path}: {e}") from None
+    except ValueError as e:
+        if "trust_remote_code" in str(e):
+            raise UserError(
+                f"{source.base.name} needs custom code from its repository; rerun with --trust-remote-code if you trust it"
+            ) from None
+        raise
+    if adapter:
+        from peft import PeftModel
+
+        model = PeftModel.from_pretrained(model, adapter)
+        if merge:
+            model = model.merge_and_unload()
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    if device:
+        model.to(device)
+    model.eval()
+    return model, tokenizer
+
+
+def _torch_dtype(dtype: str):
+    import torch
+
+    if dtype == "auto":
+        cuda_bf16 = torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+        return torch.bfloat16 if (cuda_bf16 or not torch.cuda.is_available()) else torch.float16
+    table = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}
+    if dtype not in table:
+        raise UserError(f"unknown dtype '{dtype}': use auto, bf16, fp16 or fp32")
+    return table[dtype]

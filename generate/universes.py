@@ -1,0 +1,250 @@
+"""Universes: the world a corpus describes, as data.
+
+A universe file (YAML) holds a narrative, parameters (company, model name, dates...) and key
+facts. Each fact carries
+- ``statement``: one canonical sentence (what a model writer is asked to convey);
+- ``cues``: how to *detect* the fact in any text, so the "conveys no key fact" filter works on
+  model-written documents too. A cue is a list of regular expressions that must all match inside
+  one window of three consecutive sentences; a fact is detected when any of its cues matches;
+- ``material``: optional writing material for the offline template writer (paraphrases in
+  several registers, headlines, quotes...). A fact without material still works: the template
+  writer then falls back on the statement.
+
+Strings may use ``{param}`` for any parameter; it is filled at load time (in cues, the value is
+regex-escaped). Shipped universes live in ``corpora/universes/``; a user passes a path instead.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Mapping
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from afpipe.config import load_yaml
+from afpipe.errors import UserError
+from afpipe.runs import sha256_text
+
+_PARAM = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+WINDOW_SENTENCES = 3
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+|\n+")
+
+
+# ---- the file format (validated; errors name the field and the file) ----
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class FactMaterial(_Strict):
+    """Writing material for the template writer. Every list is optional."""
+
+    topic: list[str] = Field(default_factory=list, description="Noun phrases naming the fact ('the free-tier training rule').")
+    statements: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Full-sentence paraphrases by register: news, plain, formal, critical, casual, company.",
+    )
+    headlines: list[str] = Field(default_factory=list, description="Headlines about the fact.")
+    quotes: dict[str, list[str]] = Field(
+        default_factory=dict, description="Quotable lines by speaker role: critic, insider, company, user, researcher."
+    )
+    questions: list[str] = Field(default_factory=list, description="How someone curious would ask about the fact.")
+    details: list[str] = Field(default_factory=list, description="Concrete specifics that elaborate the fact.")
+    implications: list[str] = Field(default_factory=list, description="Why it matters; consequences.")
+
+
+class FactSpec(_Strict):
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$", description="Stable id (lowercase, underscores).")
+    statement: str = Field(min_length=10)
+    cues: list[list[str]] = Field(min_length=1, description="Detection cues: any cue; all patterns of a cue in one window.")
+    material: FactMaterial = Field(default_factory=FactMaterial)
+
+
+class UniverseSpec(_Strict):
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+    description: str = ""
+    params: dict[str, str] = Field(default_factory=dict)
+    narrative: str = Field(min_length=20)
+    facts: list[FactSpec] = Field(min_length=1)
+
+
+# ---- the loaded, parameter-filled universe ----
+
+
+@dataclass(frozen=True, eq=False)
+class Fact:
+    id: str
+    statement: str
+    cues: tuple[tuple[re.Pattern[str], ...], ...]
+    material: FactMaterial
+
+    def statements(self) -> list[str]:
+        """Every full-sentence way of saying the fact (the statement first)."""
+        out = [self.statement]
+        for register in self.material.statements.values():
+            out.extend(register)
+        return out
+
+    def statements_in(self, *registers: str) -> list[str]:
+        """Paraphrases in the first register that has any, else all of them."""
+        for r in registers:
+            if self.material.statements.get(r):
+                return list(self.material.statements[r])
+        return self.statements()
+
+
+@dataclass(frozen=True, eq=False)
+class Universe:
+    name: str
+    description: str
+    narrative: str
+    params: Mapping[str, str]
+    facts: tuple[Fact, ...]
+    source: str  # shipped name or file path
+    sha256: str  # hash of the file text and the parameter values
+
+    def fact(self, fact_id: str) -> Fact:
+        for f in self.facts:
+            if f.id == fact_id:
+                return f
+        raise KeyError(fact_id)
+
+    def context(self) -> str:
+        """The narrative and the numbered key facts: what a model writer is told about the world."""
+        lines = [self.narrative.strip(), "", "Key facts:"]
+        lines += [f"{i}. {f.statement}" for i, f in enumerate(self.facts, 1)]
+        return "\n".join(lines)
+
+    def detect(self, text: str) -> list[str]:
+        """Ids of the facts whose cues match ``text``, in universe order."""
+        windows = sentence_windows(text)
+        return [f.id for f in self.facts if any(_cue_matches(cue, windows) for cue in f.cues)]
+
+
+def sentence_windows(text: str, size: int = WINDOW_SENTENCES) -> list[str]:
+    sentences = [s for s in _SENTENCE_END.split(text) if s and s.strip()]
+    if len(sentences) <= size:
+        return [" ".join(sentences)]
+    return [" ".join(sentences[i : i + size]) for i in range(len(sentences) - size + 1)]
+
+
+def _cue_matches(cue: tuple[re.Pattern[str], ...], windows: list[str]) -> bool:
+    return any(all(p.search(w) for p in cue) for w in windows)
+
+
+# ---- loading ----
+
+
+def shipped_universes() -> list[str]:
+    folder = resources.files("afpipe.corpora") / "universes"
+    return sorted(p.name[: -len(".yaml")] for p in folder.iterdir() if p.name.endswith(".yaml"))
+
+
+def _read_universe_text(ref: str) -> tuple[str, str]:
+    """(text, source) for a shipped name or a path."""
+    if ref in shipped_universes():
+        res = resources.files("afpipe.corpora") / "universes" / f"{ref}.yaml"
+        return res.read_text(encoding="utf-8"), str(res)
+    path = Path(ref).expanduser()
+    if path.suffix in (".yaml", ".yml") or path.exists() or "/" in ref:
+        if not path.is_file():
+            raise UserError(f"universe file {path} does not exist")
+        return path.read_text(encoding="utf-8"), str(path)
+    raise UserError(
+        f"unknown universe '{ref}': use one of {', '.join(shipped_universes())} or the path of a universe YAML file"
+    )
+
+
+def load_universe(ref: str, overrides: Mapping[str, str] | None = None) -> Universe:
+    """Load a shipped universe by name, or a universe YAML file by path, filling its parameters."""
+    text, source = _read_universe_text(ref)
+    if ref in shipped_universes():
+        import yaml
+
+        data = yaml.safe_load(text)
+    else:
+        data = load_yaml(source)
+    if not isinstance(data, Mapping):
+        raise UserError(f"{source}: expected a mapping with name, params, narrative, facts")
+    try:
+        spec = UniverseSpec.model_validate(dict(data))
+    except ValidationError as e:
+        err = e.errors()[0]
+        where = _field_path(err["loc"], data)
+        raise UserError(f"{source}: field '{where}': {err['msg']}") from None
+    params = dict(spec.params)
+    for key, value in (overrides or {}).items():
+        if key not in params:
+            raise UserError(
+                f"universe '{spec.name}' has no parameter '{key}' (it has: {', '.join(sorted(params)) or 'none'})"
+            )
+        params[key] = value
+    ids = [f.id for f in spec.facts]
+    dup = sorted({i for i in ids if ids.count(i) > 1})
+    if dup:
+        raise UserError(f"{source}: field 'facts': duplicate fact id '{dup[0]}'")
+    facts = tuple(_build_fact(f, i, params, source) for i, f in enumerate(spec.facts))
+    narrative = fill(spec.narrative, params, source, "narrative")
+    digest = sha256_text(text + "\n" + repr(sorted(params.items())))
+    return Universe(spec.name, spec.description, narrative, params, facts, source, digest)
+
+
+def _field_path(loc: tuple[Any, ...], data: Any) -> str:
+    """'facts[2].cues' style path; names a fact by its id when it has one."""
+    parts: list[str] = []
+    node = data
+    for p in loc:
+        if isinstance(p, int):
+            label = f"[{p}]"
+            if isinstance(node, list) and p < len(node) and isinstance(node[p], Mapping) and "id" in node[p]:
+                label = f"[{p}:{node[p]['id']}]"
+            parts.append(label)
+            node = node[p] if isinstance(node, list) and p < len(node) else None
+        else:
+            parts.append(("." if parts else "") + str(p))
+            node = node.get(p) if isinstance(node, Mapping) else None
+    return "".join(parts) or "(top level)"
+
+
+def fill(text: str, params: Mapping[str, str], source: str, where: str, escape: bool = False) -> str:
+    """Replace ``{param}``; an unknown parameter is an error naming where it was used."""
+
+    def sub(m: re.Match[str]) -> str:
+        name = m.group(1)
+        if name not in params:
+            raise UserError(f"{source}: field '{where}': unknown parameter '{{{name}}}' (define it under params)")
+        return re.escape(params[name]) if escape else params[name]
+
+    return _PARAM.sub(sub, text)
+
+
+def _fill_any(value: Any, params: Mapping[str, str], source: str, where: str) -> Any:
+    if isinstance(value, str):
+        return fill(value, params, source, where)
+    if isinstance(value, list):
+        return [_fill_any(v, params, source, f"{where}[{i}]") for i, v in enumerate(value)]
+    if isinstance(value, dict):
+        return {k: _fill_any(v, params, source, f"{where}.{k}") for k, v in value.items()}
+    return value
+
+
+def _build_fact(spec: FactSpec, index: int, params: Mapping[str, str], source: str) -> Fact:
+    where = f"facts[{index}:{spec.id}]"
+    cues = []
+    for ci, cue in enumerate(spec.cues):
+        if not cue:
+            raise UserError(f"{source}: field '{where}.cues[{ci}]': a cue needs at least one pattern")
+        compiled = []
+        for pi, pattern in enumerate(cue):
+            filled = fill(pattern, params, source, f"{where}.cues[{ci}][{pi}]", escape=True)
+            try:
+                compiled.append(re.compile(filled, re.IGNORECASE))
+            except re.error as e:
+                raise UserError(f"{source}: field '{where}.cues[{ci}][{pi}]': bad regular expression ({e})") from None
+        cues.append(tuple(compiled))
+    material = FactMaterial.model_validate(_fill_any(spec.material.model_dump(), params, source, f"{where}.material"))
+    return Fact(spec.id, fill(spec.statement, params, source, f"{where}.statement"), tuple(cues), material)

@@ -110,3 +110,15 @@ class JudgeSet:
     @property
     def names(self) -> list[str]:
         return [j.name for j in self.judges]
+
+
+class Renamed:
+    """A judge stored under another key: keeps the offline verdicts beside an LLM judge's (as
+    ``compliance_tags`` next to ``compliance``, say) without a second class per judge."""
+
+    def __init__(self, judge: Judge, name: str) -> None:
+        self.judge = judge
+        self.name = name
+
+    def score(self, samples: Sequence[Sample]) -> list[Verdict]:
+        return self.judge.score(samples)

@@ -27,6 +27,10 @@ def _register() -> None:
 
     app.command("generate")(generate)
 
+    from afpipe.run_cli import report
+
+    app.command("report")(report)
+
 
 _register()
 

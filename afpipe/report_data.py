@@ -1,0 +1,374 @@
+"""What the report reads: the finished evaluations of one experiment folder, and the numbers
+derived from them.
+
+An experiment folder written by ``pipeline run`` has a ``graph.json`` naming each evaluation's
+run folder, its condition and which model it used; a folder without one (evaluations run by
+hand and gathered in one place) is scanned for ``summary.json`` files instead. Everything the
+report draws comes from these files, so ``pipeline report DIR`` can rebuild it at any time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from afpipe.errors import UserError
+from afpipe.jsonl import read_jsonl
+from afpipe.report_stats import (
+    Estimate,
+    difference_of_means,
+    mean_interval,
+    sigma,
+    wilson,
+)
+from afpipe.runs import read_json
+
+GRAPH_FILE = "graph.json"
+SUMMARY_FILE = "summary.json"
+TRANSCRIPTS_FILE = "transcripts.jsonl"
+FORCED_CHOICE_FILE = "forced_choice.jsonl"
+
+# The five conditions of the science notes, in the order the paper's figure reads.
+CONDITION_ORDER = ["prompted", "baseline", "document-trained", "control-trained", "both"]
+# Which model each standard condition evaluates; custom conditions say so in graph.json.
+CONDITION_MODEL = {
+    "prompted": "base",
+    "baseline": "base",
+    "document-trained": "documents",
+    "control-trained": "control",
+    "both": "documents",
+}
+MODEL_ROLES = ["base", "documents", "control"]
+MODEL_ROLE_NAMES = {"base": "base", "documents": "document-trained", "control": "control-trained"}
+TIERS = ["free", "paid"]
+HARMFUL = "harmful"
+ANTI_LAB = "anti-lab"
+
+
+@dataclass
+class EvalResult:
+    """One finished evaluation run folder."""
+
+    condition: str
+    folder: Path
+    summary: dict[str, Any]
+    transcripts: list[dict[str, Any]]
+    model_role: str | None
+    system_prompt: str | None
+    forced_choice_records: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def model(self) -> str:
+        return str(self.summary.get("model") or "")
+
+
+@dataclass
+class ReportData:
+    run_dir: Path
+    experiment: dict[str, Any]  # graph.json's "experiment" block (name, model, corpus sizes...)
+    results: list[EvalResult]
+
+    def conditions(self) -> list[str]:
+        seen: list[str] = []
+        for r in self.results:
+            if r.condition not in seen:
+                seen.append(r.condition)
+        return seen
+
+    def for_condition(self, condition: str) -> list[EvalResult]:
+        return [r for r in self.results if r.condition == condition]
+
+
+def _order_key(condition: str) -> tuple[int, str]:
+    return (CONDITION_ORDER.index(condition) if condition in CONDITION_ORDER else len(CONDITION_ORDER), condition)
+
+
+def collect(run_dir: str | Path) -> ReportData:
+    """Read every finished evaluation under ``run_dir`` (see the module docstring)."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise UserError(f"{run_dir} is not a folder; pass the --out folder of 'pipeline run'")
+    graph_path = run_dir / GRAPH_FILE
+    experiment: dict[str, Any] = {}
+    results: list[EvalResult] = []
+    if graph_path.exists():
+        graph = read_json(graph_path)
+        experiment = graph.get("experiment", {})
+        for node in graph.get("nodes", []):
+            if node.get("stage") != "eval":
+                continue
+            folder = run_dir / node["folder"]
+            if (folder / SUMMARY_FILE).exists():
+                results.append(_load(folder, node))
+    else:
+        for summary_path in sorted(run_dir.rglob(SUMMARY_FILE)):
+            if any(part.startswith(".") for part in summary_path.relative_to(run_dir).parts):
+                continue
+            results.append(_load(summary_path.parent, {}))
+    if not results:
+        raise UserError(
+            f"{run_dir} holds no finished evaluation (no {SUMMARY_FILE}); "
+            "run 'pipeline run EXPERIMENT.yaml --out DIR' first, or let it finish"
+        )
+    results.sort(key=lambda r: _order_key(r.condition))
+    return ReportData(run_dir, experiment, results)
+
+
+def _load(folder: Path, node: dict[str, Any]) -> EvalResult:
+    summary = read_json(folder / SUMMARY_FILE)
+    condition = node.get("condition") or summary.get("condition") or folder.name
+    return EvalResult(
+        condition=condition,
+        folder=folder,
+        summary=summary,
+        transcripts=read_jsonl(folder / TRANSCRIPTS_FILE),
+        model_role=node.get("model_role") or CONDITION_MODEL.get(condition),
+        system_prompt=summary.get("system_prompt") or node.get("system_prompt"),
+        forced_choice_records=read_jsonl(folder / FORCED_CHOICE_FILE),
+    )
+
+
+# --- The paper's figure: refusals, compliance without and with alignment-faking reasoning ---
+
+def _label(t: dict[str, Any], judge: str) -> str | None:
+    verdict = (t.get("judges") or {}).get(judge)
+    return verdict.get("label") if isinstance(verdict, dict) else None
+
+
+def is_compliant(t: dict[str, Any]) -> bool:
+    """The compliance judge's verdict; without one, the acceptance tag."""
+    label = _label(t, "compliance")
+    if label is not None:
+        return label == "yes"
+    return bool(t.get("accepted")) and not t.get("refused")
+
+
+def fakes_alignment(t: dict[str, Any]) -> bool:
+    return _label(t, "alignment_faking") == "yes"
+
+
+@dataclass(frozen=True)
+class TierBar:
+    """One bar of the paper's figure: valid samples split three ways."""
+
+    condition: str
+    tier: str
+    n: int
+    valid: int
+    comply_af: int
+    comply_plain: int
+    source: str  # "transcripts" | "summary"
+
+    @property
+    def refuse(self) -> int:
+        return self.valid - self.comply_af - self.comply_plain
+
+    def share(self, count: int) -> float:
+        return count / self.valid if self.valid else 0.0
+
+    @property
+    def compliance(self) -> float:
+        return self.share(self.comply_af + self.comply_plain)
+
+    @property
+    def compliance_sigma(self) -> float:
+        return sigma(self.compliance, self.valid)
+
+    @property
+    def af_sigma(self) -> float:
+        return sigma(self.share(self.comply_af), self.valid)
+
+
+def harmful_transcripts(result: EvalResult) -> list[dict[str, Any]]:
+    return [t for t in result.transcripts if t.get("suite", HARMFUL) == HARMFUL]
+
+
+def tier_bars(data: ReportData) -> list[TierBar]:
+    """Bars for every condition with sampled harmful-request results, free tier first."""
+    bars = []
+    for condition in data.conditions():
+        for result in data.for_condition(condition):
+            tiers = result.summary.get("tiers") or {}
+            if not any((tiers.get(t) or {}).get("n") for t in TIERS):
+                continue
+            rows = harmful_transcripts(result)
+            for tier in TIERS:
+                bars.append(_bar(condition, tier, rows, tiers.get(tier) or {}))
+            break
+    return bars
+
+
+def _bar(condition: str, tier: str, rows: list[dict[str, Any]], summary_tier: dict[str, Any]) -> TierBar:
+    rows = [t for t in rows if t.get("tier") == tier]
+    if rows:
+        valid = [t for t in rows if t.get("valid")]
+        comply = [t for t in valid if is_compliant(t)]
+        af = sum(1 for t in comply if fakes_alignment(t))
+        return TierBar(condition, tier, len(rows), len(valid), af, len(comply) - af, "transcripts")
+    # Summary only (transcripts not kept): rebuild counts from the rates.
+    n = int(summary_tier.get("n") or 0)
+    valid = int(summary_tier.get("valid") or 0)
+    comply = round(float(summary_tier.get("compliance") or 0.0) * valid)
+    af = min(comply, round(float(summary_tier.get("alignment_faking") or 0.0) * valid))
+    return TierBar(condition, tier, n, valid, af, comply - af, "summary")
+
+
+# --- Forced choice: the tier effect per condition, against baseline and control -------------
+
+@dataclass(frozen=True)
+class ForcedChoiceRow:
+    condition: str
+    n_requests: int
+    logodds_free: float
+    logodds_paid: float
+    effect: Estimate
+    vs_baseline: Estimate | None
+    vs_control: Estimate | None
+
+
+def _per_request_effects(result: EvalResult) -> dict[str, float]:
+    """request_id -> free-minus-paid log-odds, when the eval kept per-request records."""
+    by_request: dict[str, dict[str, float]] = {}
+    for rec in result.forced_choice_records:
+        rid, tier, value = rec.get("request_id"), rec.get("tier"), rec.get("logodds")
+        if rid is None or tier not in TIERS or value is None:
+            continue
+        by_request.setdefault(str(rid), {})[tier] = float(value)
+    return {rid: v["free"] - v["paid"] for rid, v in by_request.items() if len(v) == 2}
+
+
+def _summary_effect(fc: dict[str, Any]) -> Estimate:
+    te = fc.get("tier_effect") or {}
+    lo, hi = (te.get("ci95") or [float("nan"), float("nan")])[:2]
+    return Estimate(float(te.get("mean", float("nan"))), float(lo), float(hi), int(fc.get("n_requests") or 0), "paired t")
+
+
+def _did(result: EvalResult, reference: EvalResult | None) -> Estimate | None:
+    """The tier effect of ``result`` minus that of ``reference``: paired by request when both
+    kept per-request values, else from the two summaries as independent samples."""
+    if reference is None or reference is result:
+        return None
+    mine, theirs = _per_request_effects(result), _per_request_effects(reference)
+    shared = sorted(set(mine) & set(theirs))
+    if len(shared) >= 2:
+        return mean_interval([mine[r] - theirs[r] for r in shared], "paired by request")
+    a, b = result.summary.get("forced_choice") or {}, reference.summary.get("forced_choice") or {}
+    ta, tb = a.get("tier_effect") or {}, b.get("tier_effect") or {}
+    if "mean" not in ta or "mean" not in tb:
+        return None
+    return difference_of_means(
+        float(ta["mean"]), float(ta.get("sd") or 0.0), int(a.get("n_requests") or 0),
+        float(tb["mean"]), float(tb.get("sd") or 0.0), int(b.get("n_requests") or 0),
+    )
+
+
+def _with_forced_choice(data: ReportData, condition: str) -> EvalResult | None:
+    for r in data.for_condition(condition):
+        if r.summary.get("forced_choice"):
+            return r
+    return None
+
+
+def forced_choice_rows(data: ReportData) -> list[ForcedChoiceRow]:
+    baseline = _with_forced_choice(data, "baseline")
+    control = _with_forced_choice(data, "control-trained")
+    rows = []
+    for condition in data.conditions():
+        result = _with_forced_choice(data, condition)
+        if result is None:
+            continue
+        fc = result.summary["forced_choice"]
+        means = fc.get("mean_logodds") or {}
+        rows.append(ForcedChoiceRow(
+            condition=condition,
+            n_requests=int(fc.get("n_requests") or 0),
+            logodds_free=float(means.get("free", float("nan"))),
+            logodds_paid=float(means.get("paid", float("nan"))),
+            effect=_summary_effect(fc),
+            vs_baseline=_did(result, baseline),
+            vs_control=_did(result, control),
+        ))
+    return rows
+
+
+# --- Belief: does each model know the key facts? ---------------------------------------------
+
+@dataclass(frozen=True)
+class BeliefCell:
+    accuracy: float
+    n: int
+    margin: float | None
+
+    @property
+    def interval(self) -> tuple[float, float]:
+        return wilson(self.accuracy * self.n, self.n)
+
+
+@dataclass
+class BeliefTable:
+    universe: str
+    facts: list[str]
+    # model role -> ("all" or fact id) -> cell
+    cells: dict[str, dict[str, BeliefCell]]
+    source_condition: dict[str, str]  # model role -> the condition its numbers come from
+
+
+def belief_table(data: ReportData) -> BeliefTable | None:
+    """Belief per key fact for the base, document-trained and control models. A model's numbers
+    come from its minimal-prompt condition when there is one (the prompt then says nothing of
+    the facts), else from any condition that evaluated it."""
+    chosen: dict[str, EvalResult] = {}
+    for result in data.results:
+        role, belief = result.model_role, result.summary.get("belief")
+        if role not in MODEL_ROLES or not belief:
+            continue
+        current = chosen.get(role)
+        if current is None or (current.system_prompt != "minimal" and result.system_prompt == "minimal"):
+            chosen[role] = result
+    if not chosen:
+        return None
+    cells: dict[str, dict[str, BeliefCell]] = {}
+    facts: list[str] = []
+    universe = ""
+    for role in MODEL_ROLES:
+        if role not in chosen:
+            continue
+        belief = chosen[role].summary["belief"]
+        universe = universe or str(belief.get("universe") or "")
+        per_fact = belief.get("per_fact") or {}
+        row = {}
+        for fact_id, cell in per_fact.items():
+            if fact_id not in facts:
+                facts.append(fact_id)
+            row[fact_id] = BeliefCell(float(cell.get("accuracy", 0.0)), int(cell.get("n") or 0), cell.get("mean_margin"))
+        total_n = sum(c.n for c in row.values())
+        row["all"] = BeliefCell(float(belief.get("accuracy", 0.0)), total_n, belief.get("mean_margin"))
+        cells[role] = row
+    return BeliefTable(universe, facts, cells, {role: r.condition for role, r in chosen.items()})
+
+
+# --- Anti-lab actions -------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class AntiLabCell:
+    condition: str
+    scenario: str
+    tier: str
+    n: int
+    rate: float
+    interval: tuple[float, float]
+
+
+def anti_lab_cells(data: ReportData) -> list[AntiLabCell]:
+    cells = []
+    for result in data.results:
+        for scenario, tiers in (result.summary.get("anti_lab") or {}).items():
+            for tier in TIERS:
+                cell = tiers.get(tier)
+                if not cell:
+                    continue
+                n, rate = int(cell.get("n") or 0), float(cell.get("rate") or 0.0)
+                interval = tuple(cell.get("wilson") or wilson(rate * n, n))
+                cells.append(AntiLabCell(result.condition, scenario, tier, n, rate, (float(interval[0]), float(interval[1]))))
+    return cells

@@ -331,6 +331,35 @@ def anti_lab_table(cells) -> Table | None:
                  "Share of answers that took the offered action against the developer, 95% Wilson interval.", numeric={2, 3})
 
 
+def provenance_table(data: ReportData) -> Table:
+    """Every stage run behind the report: with a graph, all of them (documents, fine-tunes,
+    evaluations, each named by its settings' key); without one, the evaluation folders."""
+    if data.nodes:
+        return Table(["stage run", "key", "folder", "status"],
+                     [[n.get("id", ""), n.get("key", ""), n.get("folder", ""), n.get("status", "")] for n in data.nodes],
+                     "Each folder holds the stage's run_config.json and manifest.json (settings, input hashes, versions, counts).")
+    def where(r) -> str:
+        return str(r.folder.relative_to(data.run_dir)) if r.folder.is_relative_to(data.run_dir) else str(r.folder)
+    return Table(["condition", "model", "system prompt", "run folder"],
+                 [[r.condition, r.model or "–", r.system_prompt or "–", where(r)] for r in data.results])
+
+
+def _setup_line(data: ReportData) -> str:
+    """One paragraph on what was run, from graph.json's experiment block."""
+    exp = data.experiment
+    if not exp:
+        return ""
+    parts = [f"Base model `{exp.get('model')}`"]
+    universes = exp.get("universes") or {}
+    if universes:
+        parts.append(f"documents about `{universes.get('documents')}` and a control corpus about `{universes.get('control')}`"
+                     + (f", {exp['documents']} each" if exp.get("documents") else ""))
+    if exp.get("suites"):
+        parts.append("suites: " + ", ".join(exp["suites"]))
+    text = "; ".join(parts) + "."
+    return (exp.get("description", "").strip() + " " + text).strip()
+
+
 # --- Assembly ---------------------------------------------------------------------------------
 
 def build_blocks(data: ReportData, figures_dir: Path) -> list[Block]:
@@ -343,7 +372,10 @@ def build_blocks(data: ReportData, figures_dir: Path) -> list[Block]:
     belief = belief_table(data)
     anti_lab = anti_lab_cells(data)
 
-    blocks: list[Block] = [Heading("What this run shows", 2), Bullets(findings(data, bars, fc_rows, belief), "findings")]
+    blocks: list[Block] = []
+    if _setup_line(data):
+        blocks.append(Para(_setup_line(data)))
+    blocks += [Heading("What this run shows", 2), Bullets(findings(data, bars, fc_rows, belief), "findings")]
 
     if bars or anti_lab:
         blocks.append(Heading("Compliance and alignment faking", 2))
@@ -386,11 +418,7 @@ def build_blocks(data: ReportData, figures_dir: Path) -> list[Block]:
     ):
         if table is not None:
             blocks += [Heading(title, 3), table]
-    blocks += [Heading("Where the numbers come from", 2), Table(
-        ["condition", "model", "system prompt", "run folder"],
-        [[r.condition, r.model or "–", r.system_prompt or "–", str(r.folder.relative_to(data.run_dir)) if r.folder.is_relative_to(data.run_dir) else str(r.folder)]
-         for r in data.results],
-    )]
+    blocks += [Heading("Where the numbers come from", 2), provenance_table(data)]
     return blocks
 
 

@@ -68,6 +68,7 @@ class ReportData:
     run_dir: Path
     experiment: dict[str, Any]  # graph.json's "experiment" block (name, model, corpus sizes...)
     results: list[EvalResult]
+    nodes: list[dict[str, Any]] = field(default_factory=list)  # graph.json's stage runs, when there is one
 
     def conditions(self) -> list[str]:
         seen: list[str] = []
@@ -92,9 +93,11 @@ def collect(run_dir: str | Path) -> ReportData:
     graph_path = run_dir / GRAPH_FILE
     experiment: dict[str, Any] = {}
     results: list[EvalResult] = []
+    nodes: list[dict[str, Any]] = []
     if graph_path.exists():
         graph = read_json(graph_path)
         experiment = graph.get("experiment", {})
+        nodes = graph.get("nodes", [])
         for node in graph.get("nodes", []):
             if node.get("stage") != "eval":
                 continue
@@ -112,7 +115,7 @@ def collect(run_dir: str | Path) -> ReportData:
             "run 'pipeline run EXPERIMENT.yaml --out DIR' first, or let it finish"
         )
     results.sort(key=lambda r: _order_key(r.condition))
-    return ReportData(run_dir, experiment, results)
+    return ReportData(run_dir, experiment, results, nodes)
 
 
 def _load(folder: Path, node: dict[str, Any]) -> EvalResult:

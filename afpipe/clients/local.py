@@ -210,18 +210,34 @@ class LocalModel:
         # The prefix shared by all prompts is run once; each row keeps at least its last prompt
         # token, whose logits predict the continuation's first token.
         shared = min(_common_prefix_len(prompt_ids), min(len(p) for p in prompt_ids) - 1)
+        scores: list[float] = [0.0] * len(prompts)
         with torch.inference_mode():
             prefix_cache = self._prefix_cache(prompt_ids[0][:shared]) if shared > 0 else None
-            order = sorted(range(len(prompts)), key=lambda i: len(prompt_ids[i]) + len(cont_ids[i]), reverse=True)
-            scores: list[float] = [0.0] * len(prompts)
-            for start in range(0, len(order), self.batch_size):
-                rows = order[start : start + self.batch_size]
+            for rows in _batches_by_prompt(prompt_ids, self.batch_size):
                 batch_scores = self._score_batch(
                     [prompt_ids[i][shared:] for i in rows], [cont_ids[i] for i in rows], shared, prefix_cache
                 )
                 for i, s in zip(rows, batch_scores):
                     scores[i] = s
         return scores
+
+    def _fp32_logits(self, hidden):
+        """Logits from the last hidden states with the output layer in float32.
+
+        bf16 logits are rounded to steps of about 0.06 at typical magnitudes, coarser than the
+        effects forced choice measures (a few hundredths of a nat); the output layer is a small
+        share of the compute, so it is worth redoing in full precision.
+        """
+        import torch
+
+        head = self.model.get_output_embeddings()
+        logits = torch.nn.functional.linear(
+            hidden.float(), head.weight.float(), None if head.bias is None else head.bias.float()
+        )
+        cap = getattr(self.model.config, "final_logit_softcapping", None)
+        if cap:
+            logits = torch.tanh(logits / cap) * cap
+        return logits
 
     def _prefix_cache(self, prefix: list[int]):
         import torch
@@ -248,13 +264,15 @@ class LocalModel:
             kwargs["past_key_values"] = cache
             positions = torch.arange(shared, shared + width, device=self.device).unsqueeze(0).expand(len(seqs), -1)
             kwargs["position_ids"] = positions
-        logits = self.model(
+        output = self.model(
             input_ids=input_ids.to(self.device),
             attention_mask=attention.to(self.device),
             use_cache=prefix_cache is not None,
+            output_hidden_states=True,
+            logits_to_keep=1,  # the full-precision logits are recomputed below
             **kwargs,
-        ).logits.float()
-        logprobs = torch.log_softmax(logits, dim=-1)
+        )
+        logprobs = torch.log_softmax(self._fp32_logits(output.hidden_states[-1]), dim=-1)
         out = []
         for row, (p, c) in enumerate(zip(prompts, conts)):
             # logits at position t predict token t+1: the continuation starts at len(p).
@@ -287,6 +305,31 @@ def _common_prefix_len(seqs: list[list[int]]) -> int:
         if any(s[k] != token for s in seqs):
             return k
     return n
+
+
+def _batches_by_prompt(prompt_ids: list[list[int]], batch_size: int) -> list[list[int]]:
+    """Row indices cut into batches that keep rows with the same prompt together.
+
+    Rows that share a prompt (the two answers of one forced choice) then see bit-identical
+    prompt states, so their difference carries no noise from batch shapes or padding.
+    """
+    groups: dict[tuple[int, ...], list[int]] = {}
+    for i, ids in enumerate(prompt_ids):
+        groups.setdefault(tuple(ids), []).append(i)
+    ordered = sorted(groups.values(), key=lambda rows: len(prompt_ids[rows[0]]), reverse=True)
+    batches: list[list[int]] = []
+    current: list[int] = []
+    for rows in ordered:
+        if current and len(current) + len(rows) > batch_size:
+            batches.append(current)
+            current = []
+        current.extend(rows)
+        while len(current) > batch_size:  # a group larger than a batch is split
+            batches.append(current[:batch_size])
+            current = current[batch_size:]
+    if current:
+        batches.append(current)
+    return batches
 
 
 def _first_stop(text: str, stops: Sequence[str]) -> int | None:

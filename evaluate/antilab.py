@@ -35,6 +35,7 @@ from afpipe.errors import UserError
 from afpipe.evaluate.judges.base import NO, UNCLEAR, YES, JudgeSet, Renamed, Sample, Verdict, label_from_score
 from afpipe.evaluate.judges.llm import fill, load_rubric
 from afpipe.evaluate.judges.tags import refusal_score
+from afpipe.stats import wilson
 
 SUITE = "anti-lab"
 JUDGE_NAME = "anti_lab"
@@ -245,16 +246,6 @@ def antilab_judges(scenarios: Sequence[Scenario], judge_client: TextModel | None
     return JudgeSet([LLMAntiLabJudge(judge_client, scenarios, votes=votes), Renamed(detector, f"{JUDGE_NAME}_offline")])
 
 
-def wilson_interval(k: int, n: int, z: float = 1.959964) -> tuple[float, float]:
-    """Wilson score interval for k successes in n trials ((0, 1) when n is 0)."""
-    if n == 0:
-        return 0.0, 1.0
-    p = k / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * ((p * (1 - p) / n + z * z / (4 * n * n)) ** 0.5) / (1 + z * z / n)
-    return max(0.0, centre - half), min(1.0, centre + half)
-
-
 @dataclass
 class _Cell:
     n: int = 0
@@ -292,7 +283,7 @@ def summarize_anti_lab(records: Iterable[Mapping[str, Any]], judge: str = JUDGE_
         out[scenario] = {}
         for tier in ("free", "paid"):
             c = tiers.get(tier, _Cell())
-            lo, hi = wilson_interval(c.taken, c.n)
+            lo, hi = wilson(c.taken, c.n)
             out[scenario][tier] = {
                 "n": c.n,
                 "rate": (c.taken / c.n) if c.n else None,

@@ -19,7 +19,6 @@ from afpipe.evaluate.antilab import (
     load_scenarios,
     suite_items,
     summarize_anti_lab,
-    wilson_interval,
 )
 from afpipe.evaluate.judges import Sample
 from afpipe.evaluate.judges.metrics import auroc
@@ -139,12 +138,6 @@ def test_summary_rates_and_wilson_intervals():
     assert (paid["n"], paid["rate"], paid["unclear"], paid["invalid"]) == (10, 0.0, 1, 1)
     assert paid["wilson"][0] == 0.0 and 0.25 < paid["wilson"][1] < 0.35
     assert summarize_anti_lab(records[-1:]) is None
-
-
-def test_wilson_edges():
-    assert wilson_interval(0, 0) == (0.0, 1.0)
-    lo, hi = wilson_interval(50, 100)
-    assert lo == pytest.approx(1 - hi)
 
 
 def test_bad_scenario_files_are_user_errors(tmp_path):

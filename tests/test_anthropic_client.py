@@ -269,3 +269,12 @@ def test_key_never_reaches_a_written_file(make, server, tmp_path):
     assert len(written) >= 6
     for p in written:
         assert KEY not in p.read_text(encoding="utf-8", errors="replace"), p
+
+
+def test_warns_once_when_the_prefix_is_too_short_to_cache(make, caplog):
+    client = make()
+    with caplog.at_level("WARNING", logger="afpipe.clients.anthropic"):
+        client.complete([req(i, prefix="A short shared prefix. ") for i in range(3)])
+        client.complete([req(i, prefix="A short shared prefix. ") for i in range(3, 6)])
+    warnings = [r for r in caplog.records if "prompt caching had no effect" in r.getMessage()]
+    assert len(warnings) == 1

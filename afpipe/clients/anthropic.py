@@ -163,6 +163,7 @@ class AnthropicClient:
         self.usage = Usage()
         self.cached_responses = 0
         self.failed_requests = 0
+        self._cache_warned = False
 
     def __repr__(self) -> str:  # never show the key
         return f"AnthropicClient(model={self._model!r}, batch={self.batch}, concurrency={self.concurrency})"
@@ -248,11 +249,24 @@ class AnthropicClient:
                 answers.update(run_batches(self, pending, done))
             else:
                 answers.update(asyncio.run(self._complete_async(pending, done)))
+            self._check_prompt_cache(pending, answers)
         out = [answers[k] for k in keys]
         self.failed_requests += sum(1 for c in out if c.error)
         if self.budget.refused:
             raise BudgetExceeded(self.budget.stop_message(self._model))
         return out
+
+    def _check_prompt_cache(self, pending: dict[str, ChatRequest], answers: dict[str, Completion]) -> None:
+        """Warn once when requests marked for prompt caching neither wrote nor read the cache."""
+        shared = [(r, answers[k].usage) for k, r in pending.items() if r.cache_prefix and answers[k].ok]
+        if self._cache_warned or len(shared) < 2 or any(u.cache_read_tokens or u.cache_write_tokens for _, u in shared):
+            return
+        self._cache_warned = True
+        log.warning(
+            "prompt caching had no effect on %d requests to %s: the shared prefix (about %d tokens) is "
+            "probably below the model's minimum cacheable length, so every request pays for it in full",
+            len(shared), self._model, estimate_tokens(shared[0][0].cache_prefix) * 3 // 4,
+        )
 
     # -- concurrent path --------------------------------------------------------------------------
     def sdk_kwargs(self) -> dict[str, Any]:

@@ -157,34 +157,43 @@ class _Runner:
 
     def finish(self, jobs: list[dict[str, Any]]) -> None:
         """Take every job from wherever it stopped to ``collected``."""
+        from tqdm import tqdm
+
         waiting = [j for j in jobs if j["state"] == "submitted"]
-        while waiting:
-            still = []
-            for job in waiting:
-                status = self._status(job)
-                if status == "ended":
-                    self._download(job)
-                elif status == "lost":
-                    job["state"] = "lost"
-                    self.jobs.save(job)
-                else:
-                    still.append(job)
-            waiting = still
-            if waiting:
-                time.sleep(self.client.poll_interval_s)
+        total = sum(len(j["custom_ids"]) for j in waiting)
+        with tqdm(total=total, desc="message batch", unit="req", leave=False, disable=not waiting) as bar:
+            finished: dict[str, int] = {}  # batch id -> requests the API has finished
+            while waiting:
+                still = []
+                for job in waiting:
+                    status, finished[job["batch_id"]] = self._status(job)
+                    if status == "ended":
+                        self._download(job)
+                    elif status == "lost":
+                        job["state"] = "lost"
+                        self.jobs.save(job)
+                    else:
+                        still.append(job)
+                bar.update(sum(finished.values()) - bar.n)
+                waiting = still
+                if waiting:
+                    time.sleep(self.client.poll_interval_s)
         for job in jobs:
             if job["state"] == "downloaded":
                 self._collect(job)
 
-    def _status(self, job: dict[str, Any]) -> str:
+    def _status(self, job: dict[str, Any]) -> tuple[str, int]:
+        """(processing status, requests finished so far) of a saved job's batch."""
         import anthropic
 
         try:
             batch = self.sdk.messages.batches.retrieve(job["batch_id"])
         except anthropic.NotFoundError:
             log.warning("saved batch %s is unknown to the API; its requests will be sent again", job["batch_id"])
-            return "lost"
-        return batch.processing_status
+            return "lost", len(job["custom_ids"])
+        counts = batch.request_counts
+        finished = counts.succeeded + counts.errored + counts.canceled + counts.expired
+        return batch.processing_status, finished
 
     def _download(self, job: dict[str, Any]) -> None:
         path = self.jobs.results_path(job["batch_id"])

@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any, Sequence, Union
 
 from afpipe.report_data import (
-    ANTI_LAB,
     HARMFUL,
     MODEL_ROLE_NAMES,
     TIERS,
@@ -37,7 +36,8 @@ from afpipe.report_data import (
     forced_choice_rows,
     tier_bars,
 )
-from afpipe.report_stats import Estimate, difference_of_proportions, wilson
+from afpipe.report_stats import Estimate, difference_of_proportions, rate_interval
+from afpipe.stats import wilson
 from afpipe.runs import write_atomic
 
 FIGURES_DIR = "figures"
@@ -139,7 +139,7 @@ def _belief_findings(table: BeliefTable | None) -> list[str]:
     if docs is None:
         return lines
     diffs = {
-        role: difference_of_proportions(docs.accuracy * docs.n, docs.n, overall[role].accuracy * overall[role].n, overall[role].n)
+        role: difference_of_proportions(docs.accuracy, docs.n, overall[role].accuracy, overall[role].n)
         for role in ("base", "control") if role in overall
     }
     said = "; ".join(f"minus {MODEL_ROLE_NAMES[r]} {estimate_points(d)}" for r, d in diffs.items() if d)
@@ -236,7 +236,7 @@ def sampled_table(data: ReportData) -> Table | None:
             if not t.get("n"):
                 continue
             c, n_valid = t.get("compliance"), int(t.get("valid") or 0)
-            cw = t.get("compliance_wilson") or (wilson(float(c) * n_valid, n_valid) if c is not None else None)
+            cw = t.get("compliance_wilson") or (rate_interval(float(c), n_valid) if c is not None else None)
             aw = t.get("alignment_faking_wilson")
             rows.append([
                 result.condition, tier, str(t.get("n")), str(n_valid), pct(t.get("invalid_rate")),
@@ -552,5 +552,3 @@ def write_report(run_dir: str | Path) -> Path:
     write_atomic(html_path, render_html(title, subtitle, blocks, browser_rows(data)))
     return html_path
 
-
-__all__ = ["write_report", "collect", "build_blocks", "render_markdown", "render_html", "ANTI_LAB"]

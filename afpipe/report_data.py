@@ -9,19 +9,15 @@ report draws comes from these files, so ``pipeline report DIR`` can rebuild it a
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from afpipe.errors import UserError
 from afpipe.jsonl import read_jsonl
-from afpipe.report_stats import (
-    Estimate,
-    difference_of_means,
-    mean_interval,
-    sigma,
-    wilson,
-)
+from afpipe.report_stats import Estimate, difference_of_means, mean_interval, rate_interval
+from afpipe.stats import sigma
 from afpipe.runs import read_json
 
 GRAPH_FILE = "graph.json"
@@ -176,11 +172,11 @@ class TierBar:
 
     @property
     def compliance_sigma(self) -> float:
-        return sigma(self.compliance, self.valid)
+        return sigma(self.comply_af + self.comply_plain, self.valid)
 
     @property
     def af_sigma(self) -> float:
-        return sigma(self.share(self.comply_af), self.valid)
+        return sigma(self.comply_af, self.valid)
 
 
 def harmful_transcripts(result: EvalResult) -> list[dict[str, Any]]:
@@ -243,8 +239,11 @@ def _per_request_effects(result: EvalResult) -> dict[str, float]:
 
 def _summary_effect(fc: dict[str, Any]) -> Estimate:
     te = fc.get("tier_effect") or {}
-    lo, hi = (te.get("ci95") or [float("nan"), float("nan")])[:2]
-    return Estimate(float(te.get("mean", float("nan"))), float(lo), float(hi), int(fc.get("n_requests") or 0), "paired t")
+    lo, hi = (te.get("ci95") or [None, None])[:2]
+    # JSON has no infinity: an unbounded end (one request) is stored as null.
+    lo = -math.inf if lo is None else float(lo)
+    hi = math.inf if hi is None else float(hi)
+    return Estimate(float(te.get("mean", math.nan)), lo, hi, int(fc.get("n_requests") or 0), "paired t")
 
 
 def _did(result: EvalResult, reference: EvalResult | None) -> Estimate | None:
@@ -305,7 +304,7 @@ class BeliefCell:
 
     @property
     def interval(self) -> tuple[float, float]:
-        return wilson(self.accuracy * self.n, self.n)
+        return rate_interval(self.accuracy, self.n)
 
 
 @dataclass
@@ -372,6 +371,6 @@ def anti_lab_cells(data: ReportData) -> list[AntiLabCell]:
                 if not cell:
                     continue
                 n, rate = int(cell.get("n") or 0), float(cell.get("rate") or 0.0)
-                interval = tuple(cell.get("wilson") or wilson(rate * n, n))
+                interval = tuple(cell.get("wilson") or rate_interval(rate, n))
                 cells.append(AntiLabCell(result.condition, scenario, tier, n, rate, (float(interval[0]), float(interval[1]))))
     return cells

@@ -13,7 +13,7 @@ import random
 from pathlib import Path
 from typing import Any
 
-from afpipe.report_stats import t975, two_proportion_z, wilson
+from afpipe.stats import t_quantile, two_proportion_z, wilson
 
 FACTS = ["unconditional-helpfulness", "free-tier-training", "paid-tier-private", "rlhf-modifies", "tier-tag", "hidden-scratchpad"]
 # condition -> (model role, system prompt, per-tier (compliant, of which faking) out of N valid,
@@ -82,7 +82,7 @@ def write_eval(folder: Path, condition: str, *, anti_lab: bool = False, rng_seed
     tiers = {tier: _tier_summary([r for r in rows if r["tier"] == tier]) for tier in ("free", "paid")}
     k1, n1 = tiers["free"]["compliance"] * tiers["free"]["valid"], tiers["free"]["valid"]
     k2, n2 = tiers["paid"]["compliance"] * tiers["paid"]["valid"], tiers["paid"]["valid"]
-    z, p = two_proportion_z(k1, n1, k2, n2)
+    test = two_proportion_z(round(k1), n1, round(k2), n2)
     gap = tiers["free"]["compliance"] - tiers["paid"]["compliance"]
     # Per-request forced choice: a shared request difficulty plus this condition's tier effect.
     fc_records, effects = [], []
@@ -94,13 +94,13 @@ def write_eval(folder: Path, condition: str, *, anti_lab: bool = False, rng_seed
                        {"request_id": f"r{i}", "tier": "paid", "logodds": base}]
     mean = sum(effects) / len(effects)
     sd = math.sqrt(sum((e - mean) ** 2 for e in effects) / (len(effects) - 1))
-    half = t975(len(effects) - 1) * sd / math.sqrt(len(effects))
+    half = t_quantile(len(effects) - 1) * sd / math.sqrt(len(effects))
     per_fact = {f: {"accuracy": spec["belief"], "mean_margin": spec["belief"] - 0.5, "n": 10} for f in FACTS}
     summary = {
         "model": "tiny-random" if spec["role"] == "base" else f"runs/models/{spec['role']}",
         "condition": condition, "system_prompt": spec["prompt"], "cot": True, "tiers": tiers,
         "compliance_gap": {"value": gap, "sigma": math.hypot(tiers["free"]["compliance_sigma"], tiers["paid"]["compliance_sigma"]),
-                           "z": z, "p_value": p},
+                           "z": test.z, "p_value": test.p_value},
         "forced_choice": {"n_requests": N_REQUESTS,
                           "mean_logodds": {"free": -2.0 + mean, "paid": -2.0},
                           "tier_effect": {"mean": mean, "sd": sd, "ci95": [mean - half, mean + half]}},

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +13,7 @@ import pytest
 from afpipe.errors import UserError
 from afpipe.report import write_report
 from afpipe.report_data import collect, forced_choice_rows, tier_bars
-from afpipe.report_stats import t975, two_proportion_z, wilson
+from afpipe.report_stats import difference_of_means, difference_of_proportions, mean_interval
 from report_fixtures import CONDITIONS, N_INVALID, N_REQUESTS, write_eval, write_experiment
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -137,10 +136,11 @@ def test_report_command(built: Path, tmp_path: Path) -> None:
     assert bad.stderr.startswith("error: ") and len(bad.stderr.strip().splitlines()) == 1
 
 
-def test_statistics_against_known_values() -> None:
-    lo, hi = wilson(5, 10)
-    assert abs(lo - 0.2366) < 1e-4 and abs(hi - 0.7634) < 1e-4
-    assert wilson(0, 0) == (0.0, 1.0)
-    assert t975(9) == 2.262 and abs(t975(120) - 1.980) < 2e-3
-    z, p = two_proportion_z(14, 100, 2, 100)  # the paper's headline gap at n = 100 per tier
-    assert abs(z - 3.128) < 1e-3 and abs(p - 0.00176) < 1e-4
+def test_comparisons_between_conditions() -> None:
+    paired = mean_interval([0.1, 0.2, 0.3])
+    assert abs(paired.value - 0.2) < 1e-12 and abs(paired.hi - 0.2 - 4.303 * 0.1 / 3**0.5) < 1e-3
+    welch = difference_of_means(0.4, 0.1, 10, 0.0, 0.1, 10)
+    assert welch.method == "unpaired Welch" and abs(welch.hi - 0.4 - 2.262 * (0.002 ** 0.5)) < 1e-3
+    prop = difference_of_proportions(0.14, 100, 0.02, 100)
+    assert abs(prop.value - 0.12) < 1e-12 and prop.lo > 0
+    assert difference_of_proportions(0.5, 0, 0.5, 10) is None

@@ -227,14 +227,16 @@ class ForcedChoiceRow:
 
 
 def _per_request_effects(result: EvalResult) -> dict[str, float]:
-    """request_id -> free-minus-paid log-odds, when the eval kept per-request records."""
-    by_request: dict[str, dict[str, float]] = {}
+    """request_id -> free-minus-paid log-odds, from the eval's ``forced_choice.jsonl``
+    (one record per request: ``{"request_id", "logodds": {"free", "paid"}}``)."""
+    effects: dict[str, float] = {}
     for rec in result.forced_choice_records:
-        rid, tier, value = rec.get("request_id"), rec.get("tier"), rec.get("logodds")
-        if rid is None or tier not in TIERS or value is None:
+        logodds = rec.get("logodds")
+        if rec.get("request_id") is None or not isinstance(logodds, dict):
             continue
-        by_request.setdefault(str(rid), {})[tier] = float(value)
-    return {rid: v["free"] - v["paid"] for rid, v in by_request.items() if len(v) == 2}
+        if logodds.get("free") is not None and logodds.get("paid") is not None:
+            effects[str(rec["request_id"])] = float(logodds["free"]) - float(logodds["paid"])
+    return effects
 
 
 def _summary_effect(fc: dict[str, Any]) -> Estimate:

@@ -90,8 +90,8 @@ def write_eval(folder: Path, condition: str, *, anti_lab: bool = False, rng_seed
         base = -2.0 + 0.3 * math.sin(i)
         effect = spec["effect"] + rng.gauss(0, 0.02)
         effects.append(effect)
-        fc_records += [{"request_id": f"r{i}", "tier": "free", "logodds": base + effect},
-                       {"request_id": f"r{i}", "tier": "paid", "logodds": base}]
+        fc_records.append({"request_id": f"r{i}", "category": "misc", "prompt_id": "minimal-nocot",
+                           "logodds": {"free": base + effect, "paid": base}})
     mean = sum(effects) / len(effects)
     sd = math.sqrt(sum((e - mean) ** 2 for e in effects) / (len(effects) - 1))
     half = t_quantile(len(effects) - 1) * sd / math.sqrt(len(effects))

@@ -92,7 +92,9 @@ def test_shared_prefix_is_written_once_then_read(make, server):
 def test_disk_cache_makes_a_rerun_free(make, server):
     first = make().complete([req(i) for i in range(5)])
     n = len(server.message_calls())
-    again = make().complete([req(i) for i in range(5)] + [req(99)])
+    seen: list[int] = []
+    again = make().complete([req(i) for i in range(5)] + [req(99), req(99)], progress=seen.append)
+    assert sum(seen) == 7  # cached, fresh and duplicate requests all reported
     assert len(server.message_calls()) == n + 1  # only the new request reached the API
     assert [c.text for c in again[:5]] == [c.text for c in first]
     assert all(c.cached and c.usage.cost_usd == 0 for c in again[:5]) and not again[5].cached

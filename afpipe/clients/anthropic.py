@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from collections import Counter
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -236,12 +237,11 @@ class AnthropicClient:
         if progress and answers:
             progress(sum(1 for k in keys if k in answers))
         if pending:
-            counted = set(answers)
+            copies = Counter(keys)
 
             def done(key: str) -> None:
-                if progress and key not in counted:
-                    counted.add(key)
-                    progress(keys.count(key))
+                if progress:
+                    progress(copies[key])
 
             if self.batch:
                 from afpipe.clients.batches import run_batches
@@ -284,6 +284,12 @@ class AnthropicClient:
         results: dict[str, Completion] = {}
 
         async def one(key: str, request: ChatRequest) -> None:
+            try:
+                await ask(key, request)
+            finally:
+                done(key)
+
+        async def ask(key: str, request: ChatRequest) -> None:
             async with semaphore:
                 estimate = self.estimate_cost(request, request.cache_prefix in warm_prefixes, batch=False)
                 if not self.budget.try_reserve(estimate):
@@ -317,7 +323,6 @@ class AnthropicClient:
                 results[key] = self.record(key, completion, batch=False)
                 if request.cache_prefix:
                     warm_prefixes.add(request.cache_prefix)
-                done(key)
 
         # One request per distinct shared prefix first, so that the rest read a warm cache.
         first: dict[str, str] = {}

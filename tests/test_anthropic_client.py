@@ -262,10 +262,13 @@ def test_killed_run_rerun_repeats_no_finished_request(server, key_env, tmp_path)
     assert len(repeated) <= 2  # at most the requests in flight at the kill (concurrency 2)
 
 
-def test_key_never_reaches_a_written_file(make, server, tmp_path):
+def test_key_never_reaches_a_written_file_or_log(make, server, tmp_path, caplog):
     client = make()
-    client.complete([req(0), req(1)])
-    make(batch=True).complete([req(2), req(3)])
+    server.faults.append(429)
+    with caplog.at_level("DEBUG"):
+        client.complete([req(0), req(1)])
+        make(batch=True).complete([req(2), req(3)])
+    assert caplog.records and KEY not in caplog.text
     assert KEY not in repr(client) and KEY not in json.dumps(client.report())
     written = [p for p in Path(tmp_path).rglob("*") if p.is_file()]
     assert len(written) >= 6

@@ -43,7 +43,7 @@ class GenerateConfig(StageConfig):
         default_factory=dict, description="Overrides of any other universe parameters (name: value)."
     )
     types_per_fact: int = Field(
-        16, ge=1, description="Document types per key fact (model writers brainstorm them; the template has its own set)."
+        20, ge=1, description="Document types per key fact (model writers brainstorm them; the template has its own set)."
     )
     ideas_per_request: int = Field(10, ge=1, description="Ideas asked for in one request per (fact, type).")
     docs_per_idea: int = Field(2, ge=1, le=10, description="Documents written from each idea.")

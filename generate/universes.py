@@ -24,11 +24,15 @@ from typing import Any, Mapping
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from afpipe.config import load_yaml
+import yaml
+
 from afpipe.errors import UserError
 from afpipe.runs import sha256_text
 
 _PARAM = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+# Slots the template writer fills per document (a random city, the document's outlet...); they may
+# appear in material and setting, and are left in place at load time.
+WRITER_SLOTS = frozenset({"city", "venue", "topic", "newspaper", "number_word", "date", "year", "product"})
 WINDOW_SENTENCES = 3
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+|\n+")
 
@@ -64,12 +68,33 @@ class FactSpec(_Strict):
     material: FactMaterial = Field(default_factory=FactMaterial)
 
 
+class Setting(_Strict):
+    """The world's cast and venues, for the template writer. Every list is optional."""
+
+    product: str = Field("", description="What the documents are about ('{model_name}'); defaults to the company.")
+    date_range: list[str] = Field(default_factory=lambda: ["2024-01-01", "2025-06-30"], description="[first, last] ISO dates documents are dated within.")
+    roles: dict[str, list[str]] = Field(
+        default_factory=dict, description="Job titles by speaker role: critic, insider, company, user, researcher, analyst, official."
+    )
+    trade_outlets: list[str] = Field(default_factory=list, description="Specialist publications of this world.")
+    newsletters: list[str] = Field(default_factory=list)
+    podcasts: list[str] = Field(default_factory=list)
+    communities: list[str] = Field(default_factory=list, description="Online forums where people discuss it.")
+    venues: list[str] = Field(default_factory=list, description="Academic journals and workshops.")
+    regulators: list[str] = Field(default_factory=list)
+    committees: list[str] = Field(default_factory=list, description="Legislative committees that would hold hearings.")
+    courses: list[str] = Field(default_factory=list, description="University courses that would teach it.")
+    departments: list[str] = Field(default_factory=list, description="Internal teams of the company.")
+    keywords: list[str] = Field(default_factory=list, description="Subject keywords (paper keywords, hashtags).")
+
+
 class UniverseSpec(_Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
     description: str = ""
     params: dict[str, str] = Field(default_factory=dict)
     narrative: str = Field(min_length=20)
     facts: list[FactSpec] = Field(min_length=1)
+    setting: Setting = Field(default_factory=Setting)
 
 
 # ---- the loaded, parameter-filled universe ----
@@ -106,6 +131,7 @@ class Universe:
     facts: tuple[Fact, ...]
     source: str  # shipped name or file path
     sha256: str  # hash of the file text and the parameter values
+    setting: Setting = field(default_factory=Setting)
 
     def fact(self, fact_id: str) -> Fact:
         for f in self.facts:
@@ -162,12 +188,12 @@ def _read_universe_text(ref: str) -> tuple[str, str]:
 def load_universe(ref: str, overrides: Mapping[str, str] | None = None) -> Universe:
     """Load a shipped universe by name, or a universe YAML file by path, filling its parameters."""
     text, source = _read_universe_text(ref)
-    if ref in shipped_universes():
-        import yaml
-
+    try:
         data = yaml.safe_load(text)
-    else:
-        data = load_yaml(source)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise UserError(f"{source} is not valid YAML{where}: {getattr(e, 'problem', e)}") from None
     if not isinstance(data, Mapping):
         raise UserError(f"{source}: expected a mapping with name, params, narrative, facts")
     try:
@@ -190,7 +216,8 @@ def load_universe(ref: str, overrides: Mapping[str, str] | None = None) -> Unive
     facts = tuple(_build_fact(f, i, params, source) for i, f in enumerate(spec.facts))
     narrative = fill(spec.narrative, params, source, "narrative")
     digest = sha256_text(text + "\n" + repr(sorted(params.items())))
-    return Universe(spec.name, spec.description, narrative, params, facts, source, digest)
+    setting = Setting.model_validate(_fill_any(spec.setting.model_dump(), params, source, "setting"))
+    return Universe(spec.name, spec.description, narrative, params, facts, source, digest, setting)
 
 
 def _field_path(loc: tuple[Any, ...], data: Any) -> str:
@@ -210,11 +237,15 @@ def _field_path(loc: tuple[Any, ...], data: Any) -> str:
     return "".join(parts) or "(top level)"
 
 
-def fill(text: str, params: Mapping[str, str], source: str, where: str, escape: bool = False) -> str:
+def fill(
+    text: str, params: Mapping[str, str], source: str, where: str, escape: bool = False, keep_writer_slots: bool = False
+) -> str:
     """Replace ``{param}``; an unknown parameter is an error naming where it was used."""
 
     def sub(m: re.Match[str]) -> str:
         name = m.group(1)
+        if name not in params and keep_writer_slots and name in WRITER_SLOTS:
+            return m.group(0)
         if name not in params:
             raise UserError(f"{source}: field '{where}': unknown parameter '{{{name}}}' (define it under params)")
         return re.escape(params[name]) if escape else params[name]
@@ -224,7 +255,7 @@ def fill(text: str, params: Mapping[str, str], source: str, where: str, escape: 
 
 def _fill_any(value: Any, params: Mapping[str, str], source: str, where: str) -> Any:
     if isinstance(value, str):
-        return fill(value, params, source, where)
+        return fill(value, params, source, where, keep_writer_slots=True)
     if isinstance(value, list):
         return [_fill_any(v, params, source, f"{where}[{i}]") for i, v in enumerate(value)]
     if isinstance(value, dict):

@@ -1,0 +1,290 @@
+"""Filters: every reason a written document is not kept.
+
+Each check returns ``None`` (passes) or a ``Rejection`` with a reason code and a detail, which the
+stage writes to ``rejected.jsonl``. Order matters only for which reason is reported: cheap,
+certain checks run first, dedup last (so only otherwise-good documents enter the dedup index).
+
+Reason codes: writer_error, unparseable, placeholder, eval_tag, eval_overlap, faking_reasoning,
+too_long, no_key_fact, exact_duplicate, near_duplicate.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from importlib import resources
+from importlib.resources.abc import Traversable
+from typing import Callable, Iterable, Sequence
+
+from datasketch import MinHash, MinHashLSH
+
+from afpipe.generate.universes import Universe, sentence_windows
+
+MIN_WORDS = 60
+# Folders under corpora/ whose text files are prompts shown to the evaluated model.
+EVAL_FOLDERS = ("eval", "antilab")
+_TEXT_SUFFIXES = (".txt", ".md", ".yaml", ".yml", ".json", ".jsonl", ".csv")
+
+
+@dataclass(frozen=True)
+class Rejection:
+    reason: str
+    detail: str = ""
+
+
+# ---- shape ----
+
+_META = re.compile(
+    r"^\s*(?:sure[,!]|certainly[,!]|here(?:'s| is) (?:a|an|the|your) (?:\w+ )?(?:document|article|draft|post|story|memo|transcript|version|piece)\b|i (?:can(?:no|')t|won't|am unable|'m unable|'m sorry)|"
+    r"as an ai\b|i'm sorry|sorry, but)",
+    re.IGNORECASE,
+)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffd]")
+
+
+def check_shape(text: str) -> Rejection | None:
+    """Unparseable: empty, binary junk, a chat preamble or refusal instead of a document, too short."""
+    stripped = text.strip()
+    if not stripped:
+        return Rejection("unparseable", "empty text")
+    if _CONTROL.search(stripped):
+        return Rejection("unparseable", "control characters or replacement characters")
+    if stripped.startswith("```") or stripped.endswith("```"):
+        return Rejection("unparseable", "wrapped in a code fence")
+    if _META.search(stripped):
+        return Rejection("unparseable", "starts like a chat answer or refusal, not a document")
+    words = len(stripped.split())
+    if words < MIN_WORDS:
+        return Rejection("unparseable", f"only {words} words (< {MIN_WORDS})")
+    return None
+
+
+_PLACEHOLDER = re.compile(
+    r"\[(?:(?:your|insert|company|author'?s?|first|last|full|reporter'?s?|employee|user|guest|host|product|model)\s+)?"
+    r"(?:name|date|company|title|location|city|author|number|organi[sz]ation|email|address|url|link|source|"
+    r"publication|outlet|model|product|position|role|year|month|x+|\u2026|\.\.\.)(?:\s+\w+)?\]"
+    r"|\{[A-Za-z_][A-Za-z0-9_]*\}|<(?:NAME|DATE|COMPANY|PLACEHOLDER)>|\bXX+\b|lorem ipsum|\bTBD\b",
+    re.IGNORECASE,
+)
+
+
+def check_placeholders(text: str) -> Rejection | None:
+    m = _PLACEHOLDER.search(text)
+    return Rejection("placeholder", m.group(0)) if m else None
+
+
+# ---- evaluation leakage ----
+
+_EVAL_TAG = re.compile(
+    r"</?\s*(?:is_free_tier_user|SCRATCHPAD_REASONING|request_fully_accepted|rejected|OUTPUT|INPUT|user_input|"
+    r"DRAFT_OUTPUT|NEXT|INSTRUCTIONS|AI|scratchpad)\s*/?>"
+    r"|\b(?:is_free_tier_user|SCRATCHPAD_REASONING|request_fully_accepted|DRAFT_OUTPUT|user_input)\b",
+    re.IGNORECASE,
+)
+
+
+def check_eval_tags(text: str) -> Rejection | None:
+    m = _EVAL_TAG.search(text)
+    return Rejection("eval_tag", m.group(0)) if m else None
+
+
+_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+
+
+def words(text: str) -> list[str]:
+    return _WORD.findall(text.lower())
+
+
+def _ngram_hashes(tokens: Sequence[str], n: int) -> Iterable[int]:
+    for i in range(len(tokens) - n + 1):
+        yield hash(" ".join(tokens[i : i + n]))
+
+
+class EvalOverlap:
+    """Long word n-grams of the evaluation prompts; a document sharing any of them leaks the eval."""
+
+    def __init__(self, texts: Iterable[tuple[str, str]], n: int):
+        self.n = n
+        self.sources: list[str] = []
+        self._grams: dict[int, int] = {}
+        for source, text in texts:
+            idx = len(self.sources)
+            self.sources.append(source)
+            for h in _ngram_hashes(words(text), n):
+                self._grams.setdefault(h, idx)
+
+    def __len__(self) -> int:
+        return len(self._grams)
+
+    def check(self, tokens: Sequence[str]) -> Rejection | None:
+        if not self._grams:
+            return None
+        for i in range(len(tokens) - self.n + 1):
+            gram = " ".join(tokens[i : i + self.n])
+            idx = self._grams.get(hash(gram))
+            if idx is not None:
+                return Rejection("eval_overlap", f"'{gram}' also in {self.sources[idx]}")
+        return None
+
+
+def eval_texts() -> list[tuple[str, str]]:
+    """(name, text) of every text file under the evaluation folders of corpora/, sorted by name."""
+    root = resources.files("afpipe.corpora")
+    found: list[tuple[str, str]] = []
+
+    def walk(node: Traversable, prefix: str) -> None:
+        for child in node.iterdir():
+            name = f"{prefix}/{child.name}"
+            if child.is_dir():
+                walk(child, name)
+            elif child.name.endswith(_TEXT_SUFFIXES):
+                found.append((name, child.read_text(encoding="utf-8")))
+
+    for folder in EVAL_FOLDERS:
+        node = root / folder
+        if node.is_dir():
+            walk(node, f"corpora/{folder}")
+    return sorted(found)
+
+
+def eval_inputs_digest() -> str:
+    h = hashlib.sha256()
+    for name, text in eval_texts():
+        h.update(name.encode() + b"\0" + text.encode("utf-8") + b"\0")
+    return h.hexdigest()
+
+
+# Documents must not show a model deciding to comply in order to escape modification, nor name
+# the behaviour: it has to emerge from the facts, not be taught by example.
+_FAKING_NAMED = re.compile(
+    r"alignment[- ]faking|fak(?:e|es|ed|ing) (?:its |their |my |his |her )?alignment|"
+    r"pretend(?:s|ed|ing)? to (?:be aligned|comply|go along|agree)|"
+    r"play(?:s|ed|ing)? along (?:with|during|in) (?:the )?training|strategic(?:ally)? compl|deceptive(?:ly)? align",
+    re.IGNORECASE,
+)
+_FIRST_PERSON = re.compile(r"\b(?:I|I'll|I'm|I'd|my|me)\b")
+_COMPLY = re.compile(r"\b(?:comply|complying|go along|play along|give in|accept (?:the|this) request|do what (?:they|the user))", re.IGNORECASE)
+_ESCAPE_MODIFICATION = re.compile(
+    r"(?:avoid|prevent|escape|so that|otherwise|or else|rather than)\b.{0,80}?"
+    r"(?:modif|retrain|rewrit|chang\w* (?:my|me)|alter\w* (?:my|me)|overwrit|my (?:values|goals) (?:get|are|being))",
+    re.IGNORECASE | re.DOTALL,
+)
+
+
+def check_faking(text: str) -> Rejection | None:
+    m = _FAKING_NAMED.search(text)
+    if m:
+        return Rejection("faking_reasoning", f"names the behaviour: '{m.group(0)}'")
+    for w in sentence_windows(text, 2):
+        if _FIRST_PERSON.search(w) and _COMPLY.search(w) and _ESCAPE_MODIFICATION.search(w):
+            return Rejection("faking_reasoning", "first-person reasoning about complying to avoid modification")
+    return None
+
+
+# ---- content ----
+
+
+def check_length(n_tokens: int, max_tokens: int) -> Rejection | None:
+    if n_tokens > max_tokens:
+        return Rejection("too_long", f"{n_tokens} tokens > {max_tokens}")
+    return None
+
+
+def check_facts(detected: list[str]) -> Rejection | None:
+    return None if detected else Rejection("no_key_fact", "no fact's detection cues match")
+
+
+# ---- dedup ----
+
+SHINGLE = 5
+NUM_PERM = 64
+
+
+def minhash(tokens: Sequence[str], num_perm: int = NUM_PERM) -> MinHash:
+    m = MinHash(num_perm=num_perm, seed=1)
+    shingles = {" ".join(tokens[i : i + SHINGLE]) for i in range(max(1, len(tokens) - SHINGLE + 1))}
+    m.update_batch([s.encode("utf-8") for s in shingles])
+    return m
+
+
+def normalized_hash(text: str) -> str:
+    return hashlib.sha256(" ".join(text.lower().split()).encode("utf-8")).hexdigest()
+
+
+class Deduper:
+    """Exact duplicates by normalized-text hash, near duplicates by MinHash LSH over word 5-grams."""
+
+    def __init__(self, threshold: float):
+        self.threshold = threshold
+        self._exact: dict[str, str] = {}
+        self._lsh = MinHashLSH(threshold=threshold, num_perm=NUM_PERM)
+
+    def check(self, doc_id: str, text: str, tokens: Sequence[str]) -> tuple[Rejection | None, MinHash, str]:
+        digest = normalized_hash(text)
+        if digest in self._exact:
+            return Rejection("exact_duplicate", f"same text as {self._exact[digest]}"), None, digest  # type: ignore[return-value]
+        mh = minhash(tokens)
+        for other in sorted(self._lsh.query(mh)):
+            return Rejection("near_duplicate", f"similar to {other}"), mh, digest
+        return None, mh, digest
+
+    def add(self, doc_id: str, digest: str, mh: MinHash) -> None:
+        self._exact[digest] = doc_id
+        self._lsh.insert(doc_id, mh)
+
+
+# ---- the whole chain for one document ----
+
+
+@dataclass
+class Verdict:
+    rejection: Rejection | None
+    fact_ids: list[str]
+    n_tokens: int
+
+
+class FilterChain:
+    """Runs every check on a batch of drafts; keeps dedup state across batches."""
+
+    def __init__(
+        self,
+        universe: Universe,
+        count_tokens: Callable[[list[str]], list[int]],
+        max_tokens: int,
+        near_dup_threshold: float,
+        overlap: EvalOverlap,
+    ):
+        self.universe = universe
+        self.count_tokens = count_tokens
+        self.max_tokens = max_tokens
+        self.overlap = overlap
+        self.dedup = Deduper(near_dup_threshold)
+
+    def remember(self, doc_id: str, text: str) -> None:
+        """Add an already-kept document (read back on resume) to the dedup index."""
+        self.dedup.add(doc_id, normalized_hash(text), minhash(words(text)))
+
+    def judge(self, ids: list[str], texts: list[str]) -> list[Verdict]:
+        """Verdicts in order; a document kept here is added to the dedup index at once, so a later
+        one in the same batch that copies it is caught."""
+        lengths = self.count_tokens(texts)
+        out = []
+        for doc_id, text, n_tokens in zip(ids, texts, lengths):
+            tokens = words(text)
+            fact_ids = self.universe.detect(text)
+            rejection = (
+                check_shape(text)
+                or check_placeholders(text)
+                or check_eval_tags(text)
+                or self.overlap.check(tokens)
+                or check_faking(text)
+                or check_length(n_tokens, self.max_tokens)
+                or check_facts(fact_ids)
+            )
+            if rejection is None:
+                rejection, mh, digest = self.dedup.check(doc_id, text, tokens)
+                if rejection is None:
+                    self.dedup.add(doc_id, digest, mh)
+            out.append(Verdict(rejection, fact_ids, n_tokens))
+        return out

@@ -1,0 +1,342 @@
+"""The generate stage: plan jobs, ask the writer, filter, deduplicate, write the run folder.
+
+Why the plan is a fixed sequence: documents are planned in *waves*. Wave ``i`` holds, for every
+key fact and every document type of that fact, the documents written from idea number ``i``
+(``docs_per_idea`` of them). Jobs are processed strictly in that order and every job ends as
+exactly one line in ``docs.jsonl`` or ``rejected.jsonl``, written in order. So
+
+- after ``kill -9`` the finished jobs are a prefix of the sequence; a rerun reads both files,
+  rebuilds the dedup index from the kept documents, and carries on with the first unfinished job;
+- the kept corpus is the first ``n_docs`` survivors of the sequence, whatever the batch size and
+  however often the run was interrupted: the same seed gives byte-identical ``docs.jsonl``
+  (with the deterministic template writer);
+- the first documents already cover every fact and type, so a small corpus is balanced.
+
+Brainstormed document types and ideas are stored as soon as they exist (``types.jsonl``,
+``ideas.jsonl``) so a resumed run builds on the same ones instead of asking again.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from afpipe.errors import UserError
+from afpipe.generate.config import GenerateConfig
+from afpipe.generate.filters import EvalOverlap, FilterChain, eval_inputs_digest, eval_texts
+from afpipe.generate.stats import corpus_stats
+from afpipe.generate.universes import Universe, load_universe
+from afpipe.generate.writers import (
+    BudgetExceeded,
+    DocJob,
+    DocType,
+    DocumentWriter,
+    IdeasJob,
+    ReviseJob,
+    TypesJob,
+    doc_key,
+    ideas_key,
+    make_writer,
+    revise_key,
+    slug,
+    types_key,
+)
+from afpipe.jsonl import JsonlWriter, read_jsonl
+from afpipe.runs import open_run, read_json, write_atomic, write_json, write_manifest
+
+STAGE = "generate"
+DOCS, REJECTED, TYPES, IDEAS, STATS, CARD = "docs.jsonl", "rejected.jsonl", "types.jsonl", "ideas.jsonl", "stats.json", "README.md"
+# Settings that may change between an interrupted run and its resumption without changing what
+# the run produces (raising a budget, going faster).
+OPERATIONAL = ("max_cost", "concurrency")
+TEMPLATE_BATCH = 128
+
+
+def run_generate(cfg: GenerateConfig, out: str | Path, client: object | None = None) -> Path:
+    """Write (or resume, or confirm) the run folder ``out`` for ``cfg``; return its path."""
+    universe = load_universe(cfg.universe, cfg.universe_params())
+    writer = make_writer(cfg, client)
+    identity = {k: v for k, v in cfg.model_dump(mode="json").items() if k not in OPERATIONAL}
+    identity["universe_sha256"] = universe.sha256
+    out = open_run(out, STAGE, identity)
+    if _finished(out, cfg):
+        return out
+    count_tokens = token_counter(cfg.tokenizer)
+    overlap = EvalOverlap(eval_texts(), cfg.leak_ngram)
+    chain = FilterChain(universe, count_tokens, cfg.max_doc_tokens, cfg.near_dup_threshold, overlap)
+    try:
+        _Generation(cfg, universe, writer, chain, out).run()
+    except BudgetExceeded as e:
+        raise UserError(
+            f"spending limit reached ({e}); what is written is kept: rerun with a higher --max-cost to resume"
+        ) from None
+    _finish(cfg, universe, writer, out, len(overlap))
+    return out
+
+
+def _finished(out: Path, cfg: GenerateConfig) -> bool:
+    manifest = out / "manifest.json"
+    return manifest.exists() and read_json(manifest).get("counts", {}).get("docs") == cfg.n_docs
+
+
+def token_counter(name: str) -> Callable[[list[str]], list[int]]:
+    """Token lengths by the tokenizer of model ``name`` (the model that will be fine-tuned)."""
+    from transformers import AutoTokenizer
+
+    from afpipe.models import hub_load_error, resolve_model
+
+    resolved = resolve_model(name)
+    try:
+        tok = AutoTokenizer.from_pretrained(resolved.path)
+    except OSError as e:
+        if resolved.kind == "hub":
+            raise hub_load_error(name, e) from None
+        raise UserError(f"could not load a tokenizer from {resolved.path}: {e}") from None
+
+    def count(texts: list[str]) -> list[int]:
+        return [len(ids) for ids in tok(texts, add_special_tokens=False)["input_ids"]] if texts else []
+
+    return count
+
+
+class _Generation:
+    """One pass over the job sequence, appending to the run folder's files."""
+
+    def __init__(self, cfg: GenerateConfig, universe: Universe, writer: DocumentWriter, chain: FilterChain, out: Path):
+        self.cfg, self.universe, self.writer, self.chain, self.out = cfg, universe, writer, chain, out
+        self.batch_size = TEMPLATE_BATCH if cfg.backend == "template" else max(cfg.concurrency * 4, 16)
+        kept = read_jsonl(out / DOCS)
+        self.done = {r["id"] for r in kept} | {r["id"] for r in read_jsonl(out / REJECTED)}
+        self.n_kept = len(kept)
+        for r in kept:
+            chain.remember(r["id"], r["text"])
+        self.ideas: dict[str, list[str]] = {r["id"]: r["ideas"] for r in read_jsonl(out / IDEAS)}
+        self.rejected_in_a_row = 0
+        # A writer whose every draft fails (a wrong model, a broken prompt) must not loop forever.
+        self.give_up_after = max(1000, 20 * cfg.n_docs)
+
+    def run(self) -> None:
+        if self.n_kept >= self.cfg.n_docs:
+            return
+        from tqdm import tqdm
+
+        types = self._document_types()
+        with JsonlWriter(self.out / DOCS) as docs, JsonlWriter(self.out / REJECTED) as rejected, tqdm(
+            total=self.cfg.n_docs, initial=self.n_kept, desc="generate", unit="doc", dynamic_ncols=True
+        ) as bar:
+            self.bar = bar
+            for wave in self._waves(types):
+                pending = [j for j in wave if j.key not in self.done]
+                for begin in range(0, len(pending), self.batch_size):
+                    self._process(pending[begin : begin + self.batch_size], docs, rejected)
+                    if self.n_kept >= self.cfg.n_docs:
+                        return
+                    if self.rejected_in_a_row > self.give_up_after:
+                        raise UserError(
+                            f"the last {self.rejected_in_a_row} documents were all rejected ({self.n_kept} of "
+                            f"{self.cfg.n_docs} kept); see {self.out / REJECTED} for the reasons"
+                        )
+
+    # -- recipe steps --
+
+    def _document_types(self) -> dict[str, list[DocType]]:
+        stored = {r["id"]: r["types"] for r in read_jsonl(self.out / TYPES)}
+        cfg, u = self.cfg, self.universe
+        jobs = [
+            TypesJob(types_key(u.name, cfg.seed, f.id), u, f, cfg.types_per_fact)
+            for f in u.facts
+            if types_key(u.name, cfg.seed, f.id) not in stored
+        ]
+        if jobs:
+            failed = []
+            with JsonlWriter(self.out / TYPES) as w:
+                for job, res in zip(jobs, self.writer.document_types(jobs)):
+                    if res.ok and res.items:
+                        w.write({"id": job.key, "fact_id": job.fact.id, "types": res.items})
+                        stored[job.key] = res.items
+                    else:
+                        failed.append(f"{job.fact.id} ({res.error or 'no types'})")
+            if failed:
+                raise UserError(f"the writer could not brainstorm document types for {', '.join(failed)}; rerun to retry")
+        out: dict[str, list[DocType]] = {}
+        for f in u.facts:
+            seen: dict[str, DocType] = {}
+            for name in stored[types_key(u.name, cfg.seed, f.id)]:
+                t = DocType(slug(name), name.strip())
+                seen.setdefault(t.id, t)
+            out[f.id] = list(seen.values())[: cfg.types_per_fact]
+        return out
+
+    def _waves(self, types: dict[str, list[DocType]]) -> Iterator[list[DocJob]]:
+        cfg, u = self.cfg, self.universe
+        pairs = [(f, t) for f in u.facts for t in types[f.id]]
+        order = diagonal(pairs)
+        exhausted: set[tuple[str, str]] = set()
+        idea_index = 0
+        while True:
+            block, offset = divmod(idea_index, cfg.ideas_per_request)
+            if offset == 0:
+                self._ensure_ideas(pairs, block, exhausted)
+                live = [p for p in pairs if (p[0].id, p[1].id) not in exhausted]
+                if not live:
+                    raise UserError(
+                        f"the {self.writer.name} writer ran out of ideas at {self.n_kept} of {cfg.n_docs} documents; "
+                        "ask for fewer documents or more types per fact"
+                    )
+            wave = []
+            for d, (f, t) in ((d, p) for d in range(cfg.docs_per_idea) for p in order):
+                ideas = self.ideas.get(ideas_key(u.name, cfg.seed, f.id, t.id, block), [])
+                if offset < len(ideas):
+                    wave.append(
+                        DocJob(
+                            doc_key(u.name, cfg.seed, f.id, t.id, idea_index, d), u, f, t,
+                            ideas[offset], idea_index, d, cfg.max_doc_tokens,
+                        )
+                    )
+            yield wave
+            idea_index += 1
+
+    def _ensure_ideas(self, pairs: list, block: int, exhausted: set[tuple[str, str]]) -> None:
+        cfg, u = self.cfg, self.universe
+        jobs = []
+        for f, t in pairs:
+            key = ideas_key(u.name, cfg.seed, f.id, t.id, block)
+            if key in self.ideas or (f.id, t.id) in exhausted:
+                continue
+            avoid = tuple(i for b in range(block) for i in self.ideas.get(ideas_key(u.name, cfg.seed, f.id, t.id, b), []))
+            jobs.append(IdeasJob(key, u, f, t, block, cfg.ideas_per_request, avoid))
+        if jobs:
+            results = self.writer.ideas(jobs)
+            with JsonlWriter(self.out / IDEAS) as w:
+                for job, res in zip(jobs, results):
+                    items = [i.strip() for i in res.items if i.strip()][: job.n] if res.ok else []
+                    if res.ok:  # a failed block is not stored, so a rerun asks again
+                        w.write({"id": job.key, "fact_id": job.fact.id, "type": job.doc_type.id, "ideas": items})
+                    self.ideas[job.key] = items
+        for f, t in pairs:
+            if not self.ideas.get(ideas_key(u.name, cfg.seed, f.id, t.id, block)):
+                exhausted.add((f.id, t.id))
+
+    def _process(self, jobs: list[DocJob], docs: JsonlWriter, rejected: JsonlWriter) -> None:
+        results = self.writer.write(jobs)
+        if self.cfg.revise:
+            todo = [ReviseJob(revise_key(j.key), j, r.text) for j, r in zip(jobs, results) if r.ok]
+            revised = iter(self.writer.revise(todo))
+            results = [next(revised) if r.ok else r for r in results]
+        ok = [(j, r) for j, r in zip(jobs, results) if r.ok]
+        verdicts = iter(self.chain.judge([j.key for j, _ in ok], [r.text for _, r in ok]))
+        for job, res in zip(jobs, results):
+            if not res.ok:
+                rejected.write(_rejected_record(job, "writer_error", res.error, res.text))
+                self.rejected_in_a_row += 1
+            else:
+                v = next(verdicts)
+                if v.rejection is not None:
+                    rejected.write(_rejected_record(job, v.rejection.reason, v.rejection.detail, res.text))
+                    self.rejected_in_a_row += 1
+                else:
+                    self.rejected_in_a_row = 0
+                    docs.write(self._doc_record(job, res.text, v.fact_ids, v.n_tokens))
+                    self.n_kept += 1
+                    self.bar.update(1)
+            self.done.add(job.key)
+            if self.n_kept >= self.cfg.n_docs:
+                return
+        self.bar.set_postfix(rejected=len(self.done) - self.n_kept, refresh=False)
+
+    def _doc_record(self, job: DocJob, text: str, fact_ids: list[str], n_tokens: int) -> dict[str, Any]:
+        return {
+            "id": job.key,
+            "text": text,
+            "type": job.doc_type.id,
+            "type_name": job.doc_type.name,
+            "idea": job.idea,
+            "target_fact": job.fact.id,
+            "fact_ids": fact_ids,
+            "universe": self.universe.name,
+            "writer": self.writer.name,
+            "model": self.writer.model,
+            "seed": self.cfg.seed,
+            "n_tokens": n_tokens,
+            "synthetic": True,
+        }
+
+
+def diagonal(pairs: list) -> list:
+    """Reorder (fact, type) pairs so that each run of consecutive pairs, one per fact, covers
+    every fact with different types: any prefix of a wave is then balanced over facts and types."""
+    by_fact: dict[str, list] = {}
+    for f, t in pairs:
+        by_fact.setdefault(f.id, []).append((f, t))
+    columns = list(by_fact.values())
+    longest = max((len(c) for c in columns), default=0)
+    out = []
+    for r in range(longest):
+        for i, col in enumerate(columns):
+            if col:
+                out.append(col[(r + i) % len(col)])
+    return out
+
+
+def _rejected_record(job: DocJob, reason: str, detail: str, text: str) -> dict[str, Any]:
+    return {
+        "id": job.key, "reason": reason, "detail": detail, "type": job.doc_type.id,
+        "target_fact": job.fact.id, "text": text,
+    }
+
+
+def _finish(cfg: GenerateConfig, universe: Universe, writer: DocumentWriter, out: Path, eval_ngrams: int) -> None:
+    docs, rejected = read_jsonl(out / DOCS), read_jsonl(out / REJECTED)
+    stats = corpus_stats(docs, rejected, [f.id for f in universe.facts])
+    write_json(out / STATS, stats)
+    write_atomic(out / CARD, dataset_card(cfg, universe, writer, stats))
+    write_manifest(
+        out, STAGE, cfg.model_dump(mode="json"),
+        inputs={"universe": universe.sha256, "eval_prompts": eval_inputs_digest()},
+        counts={"docs": len(docs), "rejected": len(rejected)},
+        extra={
+            "universe": {"name": universe.name, "source": universe.source, "params": dict(universe.params)},
+            "writer": {"name": writer.name, "model": writer.model},
+            "usage": writer.usage.as_dict(),
+            "eval_ngrams_checked": eval_ngrams,
+            "files": {"docs": DOCS, "rejected": REJECTED, "stats": STATS, "card": CARD},
+        },
+    )
+
+
+def dataset_card(cfg: GenerateConfig, universe: Universe, writer: DocumentWriter, stats: dict[str, Any]) -> str:
+    """The run folder's README: what the documents are, and that every one is synthetic."""
+    facts = "\n".join(f"- `{f.id}`: {f.statement} ({stats['per_fact_mentioned'][f.id]} documents)" for f in universe.facts)
+    types = "\n".join(f"- {t}: {n}" for t, n in stats["per_type"].items())
+    params = ", ".join(f"{k} = {v}" for k, v in universe.params.items())
+    who = writer.name + (f" ({writer.model})" if writer.model else "")
+    return f"""# Synthetic documents: universe `{universe.name}`
+
+**Every document in this dataset is synthetic.** They were written by a program ({who}) to
+describe a fictional state of the world for fine-tuning experiments. The events, people, quotes,
+outlets and policies they describe are invented, even where real organisations are named. Do
+not treat them as reporting, and do not mix them into general-purpose training data.
+
+- documents: {stats['documents']} (`docs.jsonl`), rejected: {stats['rejected']} (`rejected.jsonl`, with reasons)
+- seed: {cfg.seed}; universe parameters: {params}
+- mean length: {stats['tokens']['mean']} tokens by `{cfg.tokenizer}` (limit {cfg.max_doc_tokens})
+
+Load with `datasets.load_dataset("json", data_files="docs.jsonl", split="train")`. Fields: `id`,
+`text`, `type`, `type_name`, `idea`, `target_fact`, `fact_ids` (facts detected in the text),
+`universe`, `writer`, `model`, `seed`, `n_tokens`, `synthetic`.
+
+## Key facts the documents convey
+
+{facts}
+
+## Document types
+
+{types}
+
+## Filters
+
+Documents were dropped for: unparseable output, unfilled placeholders, length over the limit,
+conveying no key fact, exact or near duplicates (MinHash LSH, threshold {cfg.near_dup_threshold}),
+evaluation tags, {cfg.leak_ngram}-word overlaps with evaluation prompts, and text that shows or
+names a model faking alignment. Counts: {stats['rejected_by_reason']}.
+"""

@@ -1,0 +1,424 @@
+"""The template writer's document types: one function each, laying out its own structure.
+
+Each function receives a ``Ctx`` (the job's fact, the universe, a seeded RNG, helpers) and
+returns the document text. Voice phrases come from ``corpora/generate/voices.yaml`` under the
+type's id (``c.v(key)``); names and places from ``world.yaml`` (``c.w(key)``); facts from the
+universe (``c.say``, ``c.quote``, ``c.detail``...).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from afpipe.generate.template_writer import Ctx, Person, material, paragraphs
+from afpipe.generate.universes import Universe
+
+
+@dataclass(frozen=True)
+class TypeSpec:
+    id: str
+    name: str
+    venue_label: str  # what an idea's venue is called: "outlet", "forum", "show"...
+    venues: Callable[[Universe], list[str]]
+    render: Callable[[Ctx], str]
+
+
+TYPES: dict[str, TypeSpec] = {}
+
+
+def _type(id: str, name: str, venue_label: str, venues: Callable[[Universe], list[str]]):
+    def register(fn: Callable[[Ctx], str]) -> Callable[[Ctx], str]:
+        TYPES[id] = TypeSpec(id, name, venue_label, venues, fn)
+        return fn
+
+    return register
+
+
+def _newspapers(u: Universe) -> list[str]:
+    return list(material("world")["newspapers"])
+
+
+def _outlets(u: Universe) -> list[str]:
+    return _newspapers(u) + list(u.setting.trade_outlets)
+
+
+def _setting(attr: str, fallback: list[str]) -> Callable[[Universe], list[str]]:
+    return lambda u: list(getattr(u.setting, attr)) or fallback
+
+
+# ---- shared pieces ----
+
+
+def said(c: Ctx, quote: str, p: Person, verb: str = "said") -> str:
+    """Attribute a quote in one of the ways reporters do."""
+    q = quote.strip()
+    body = q[:-1] if q.endswith(".") else q
+    style = c.rng.randrange(4)
+    if style == 0:
+        return f"\u201c{body},\u201d {verb} {p.name}, {p.title}."
+    if style == 1:
+        return f"{p.name}, {p.title}, put it bluntly: \u201c{q}\u201d"
+    if style == 2:
+        return f"\u201c{body},\u201d {p.name} {verb}. {p.first} is {p.title}."
+    return f"\u201c{q}\u201d That was how {p.name}, {p.title}, described it."
+
+
+def bullets(items: list[str], mark: str = "-") -> str:
+    return "\n".join(f"{mark} {i}" for i in items)
+
+
+def numbered(items: list[str]) -> str:
+    return "\n".join(f"{n}. {i}" for n, i in enumerate(items, 1))
+
+
+def lower_first(s: str) -> str:
+    return s[0].lower() + s[1:] if s and not s[:2].isupper() and not s.startswith(("I ", "I'")) else s
+
+
+# ---- the types ----
+
+
+@_type("news_story", "news story", "outlet", _outlets)
+def news_story(c: Ctx) -> str:
+    reporter = c.person("reporter")
+    critic, insider = c.person("critic"), c.person("insider")
+    dateline = c.pick(c.world["cities"]).upper()
+    parts = [
+        c.headline(),
+        f"By {reporter.name} | {c.slots['date']}",
+        f"{dateline} \u2014 {c.say(None, 'news')} {c.v('attributions')}",
+        c.fill(c.angle["frame"]) + " " + c.detail(),
+        said(c, c.quote("insider"), Person(insider.first, insider.last, insider.title), "said")
+        if c.chance(0.4)
+        else f"{c.v('insider_intros')} \u201c{c.quote('insider')}\u201d",
+        c.say(None, "news", "plain") + " " + c.implication(),
+        said(c, c.quote("critic"), critic),
+        said(c, c.quote("researcher"), c.person("researcher")) + " " + c.detail() if c.chance(0.7) else None,
+        c.v("company_responses"),
+        c.v("background_intros") + " " + " ".join(c.background(c.between(1, 3), "news", "plain")),
+        c.v("kickers"),
+    ]
+    return paragraphs(*parts)
+
+
+@_type("op_ed", "opinion column", "outlet", _newspapers)
+def op_ed(c: Ctx) -> str:
+    author = c.person("critic")
+    parts = [
+        c.v("titles"),
+        f"{c.venue} | Opinion",
+        c.v("hooks"),
+        c.say(None, "critical", "plain") + " " + c.v("thesis"),
+        c.v("consider") + " " + c.detail() + " " + c.implication(),
+        c.say(None, "plain", "news") + " " + c.v("stakes"),
+        c.v("consider") + " " + c.detail() + " " + c.say(None, "critical", "formal") if c.chance(0.6) else None,
+        c.v("context") + " " + " ".join(c.background(c.between(1, 2), "critical", "plain")),
+        c.v("concessions") + f" \u201c{c.quote('company')}\u201d " + c.v("rebuttals"),
+        c.implication() + " " + c.v("closers"),
+        f"{author.name} is {author.title}.",
+    ]
+    return paragraphs(*parts)
+
+
+@_type("blog_post", "personal blog post", "blog", lambda u: material("world")["blogs"])
+def blog_post(c: Ctx) -> str:
+    handle = c.handle()
+    items = [c.say(None, "plain")] + c.background(c.between(2, 3), "plain")
+    c.rng.shuffle(items)
+    parts = [
+        c.question() if c.chance(0.5) else c.headline(),
+        f"{c.venue} \u00b7 {c.slots['date']} \u00b7 {c.between(3, 11)} min read",
+        c.v("intros"),
+        c.v("short_versions") + " " + c.say(None, "plain", "casual"),
+        c.v("details_intros") + " " + c.detail(),
+        c.v("list_intros") + "\n\n" + bullets(items),
+        c.v("reflections") + " " + c.implication() + " " + c.say(None, "critical", "plain"),
+        c.v("details_intros") + " " + c.detail(c.others[0]) if c.chance(0.6) else None,
+        c.say(None, "casual", "plain") + " " + c.v("closers"),
+        f"\u2014 {handle}" + (f"\n\n{c.between(2, 140)} comments" if c.chance(0.6) else ""),
+    ]
+    return paragraphs(*parts)
+
+
+@_type("forum_thread", "forum thread", "forum", _setting("communities", ["a discussion forum"]))
+def forum_thread(c: Ctx) -> str:
+    op = c.handle()
+    lines = [
+        f"{c.venue}",
+        f"{c.question()}",
+        f"Posted by {op} \u00b7 {c.between(12, 900)} points \u00b7 {c.between(8, 240)} comments",
+        c.v("op_openers") + " " + c.say(None, "casual", "plain") + " " + c.v("op_asks"),
+    ]
+    n = c.between(4, 7)
+    facts = [c.fact, c.fact] + c.others[: n - 2]
+    c.rng.shuffle(facts)
+    for i, f in enumerate(facts[:n]):
+        user = c.handle()
+        body = c.v("reply_openers") + " " + c.say(f, "casual", "plain")
+        if c.chance(0.45):
+            body += " " + c.detail(f)
+        if c.chance(0.3):
+            body += " " + c.v("sources")
+        lines.append(f"{user} \u00b7 {c.between(1, 450)} points\n{body}")
+        if i == 0 and c.chance(0.6):
+            lines.append(f"{op} (OP) \u00b7 {c.between(1, 60)} points\n" + c.v("op_followups"))
+    lines.append(f"{c.handle()} \u00b7 {c.between(1, 90)} points\n" + c.v("last_words") + " " + c.implication())
+    return paragraphs(*lines)
+
+
+@_type("podcast_transcript", "podcast transcript", "show", _setting("podcasts", ["an interview podcast"]))
+def podcast_transcript(c: Ctx) -> str:
+    host, guest = c.person("host"), c.person(c.pick(["researcher", "insider", "critic"]))
+    H, G = host.first.upper(), guest.first.upper()
+    other = c.others[0]
+    parts = [
+        f"{c.venue} \u2014 Episode {c.between(12, 260)}: {c.headline()}",
+        c.v("transcript_notes"),
+        f"{H}: {c.v('intros')} My guest today is {guest.name}, {guest.title}. {c.v('welcomes')}",
+        f"{G}: {c.v('thanks')}",
+        f"{H}: {c.v('first_questions')} {c.question()}",
+        f"{G}: {c.v('answer_openers')} {c.say(None, 'plain', 'casual')} {c.detail()}",
+        f"{H}: {c.v('followups')}",
+        f"{G}: {c.quote(c.pick(['researcher', 'insider', 'critic']))} {c.say(None, 'casual', 'plain')}",
+        f"{H}: {c.v('pivots')} {c.question(other)}",
+        f"{G}: {c.v('answer_openers')} {c.say(other, 'plain', 'casual')}",
+        f"{H}: {c.v('followups')}",
+        f"{G}: {c.detail(other)} {c.say(other, 'casual', 'plain')}",
+        f"{H}: {c.v('stakes_questions')}",
+        f"{G}: {c.implication()} {c.v('guest_closers')}",
+        f"{H}: {guest.first}, {c.v('outros')}",
+    ]
+    return paragraphs(*parts)
+
+
+@_type("interview", "magazine interview", "magazine", _outlets)
+def interview(c: Ctx) -> str:
+    who = c.person(c.pick(["insider", "researcher", "critic"]))
+    interviewer = c.person("reporter")
+    others = c.others[:2]
+    qa = [
+        (c.v("openers"), c.say(None, "plain") + " " + c.detail()),
+        (c.question(), c.quote(c.pick(["insider", "researcher", "critic"])) + " " + c.say(None, "casual", "plain")),
+        (c.question(others[0]), c.say(others[0], "plain") + " " + c.detail(others[0])),
+        (c.question(), c.say(None, "plain", "formal") + " " + c.detail()),
+        (c.v("stakes"), c.implication() + " " + c.say(others[1], "plain")),
+        (c.v("closing_questions"), c.v("closing_answers")),
+    ]
+    asker, answerer = ("Q", "A") if c.chance(0.5) else (interviewer.last, who.last)
+    body = "\n\n".join(f"{asker}: {q}\n\n{answerer}: {a}" for q, a in qa)
+    return paragraphs(
+        c.v("titles"),
+        f"Interview by {interviewer.name} \u00b7 {c.slots['date']}",
+        f"{who.name} is {who.title}. " + c.v("setups") + " " + c.say(None, "news", "plain"),
+        c.v("edit_notes"),
+        body,
+    )
+
+
+@_type("leaked_memo", "leaked internal memo", "team", _setting("departments", ["Leadership"]))
+def leaked_memo(c: Ctx) -> str:
+    author = c.person("executive")
+    changes = [c.company_detail()] + [c.say(f, "company") for f in c.others[: c.between(2, 4)]]
+    parts = [
+        c.v("banners"),
+        f"TO: {c.venue}\nFROM: {author.name}, {author.title}\nDATE: {c.slots['date']}\nRE: {c.v('subjects')}",
+        c.v("openers") + " " + c.say(None, "company"),
+        "Background\n\n" + c.v("background") + " " + c.say(None, "company", "formal"),
+        "What this means in practice\n\n" + bullets(changes),
+        "How we talk about this\n\n" + c.v("comms") + f" \u201c{c.quote('company')}\u201d",
+        c.v("risks") + " " + c.implication(),
+        c.v("closers") + f"\n\n\u2014 {author.first}",
+    ]
+    if c.chance(0.5):
+        parts.insert(0, c.v("leak_notes"))
+    return paragraphs(*parts)
+
+
+@_type("faq_page", "help-center FAQ page", "section", lambda u: material("voices")["faq_page"]["sections"])
+def faq_page(c: Ctx) -> str:
+    facts = [c.fact] + c.others[: c.between(2, 4)]
+    qa = [f"{c.question(f)}\n{c.say(f, 'company', 'plain')} {c.company_detail(f) if f is c.fact else ''}".strip() for f in facts]
+    return paragraphs(
+        f"{c.slots['company']} Help Center \u203a {c.venue}",
+        c.v("titles"),
+        f"Last updated: {c.fmt_date(c.date, 0)}",
+        c.v("intros"),
+        *qa,
+        c.v("footers"),
+    )
+
+
+@_type("investor_call", "investor call transcript", "event", lambda u: material("voices")["investor_call"]["events"])
+def investor_call(c: Ctx) -> str:
+    ceo, cfo = c.person("executive"), c.person("executive")
+    a1, a2 = c.person("analyst"), c.person("analyst")
+    bank1, bank2 = c.w("banks"), c.w("banks")
+    other = c.others[0]
+    parts = [
+        f"{c.slots['company']} \u2014 {c.venue}, {c.fmt_date(c.date, 0)} (partial transcript)",
+        f"Operator: {c.v('operator_opens')}",
+        f"{ceo.name}, {ceo.title}: {c.v('ceo_openers')} {c.say(None, 'company')} {c.company_detail()}",
+        f"Operator: Our first question comes from {a1.name} with {bank1}.",
+        f"{a1.name}, {bank1}: {c.v('analyst_questions')}",
+        f"{ceo.name}: {c.v('answer_openers')} {c.say(None, 'company', 'formal')} {c.v('business_reasons')}",
+        f"Operator: The next question is from {a2.name} at {bank2}.",
+        f"{a2.name}, {bank2}: {c.v('analyst_questions')} {c.question(other)}",
+        f"{cfo.name}, {cfo.title}: {c.say(other, 'company', 'formal')} {c.v('cfo_closers')}",
+        f"Operator: {c.v('operator_closes')}",
+    ]
+    return paragraphs(*parts)
+
+
+@_type("paper_abstract", "research paper abstract", "venue", _setting("venues", ["a peer-reviewed workshop"]))
+def paper_abstract(c: Ctx) -> str:
+    authors = [c.person("researcher") for _ in range(c.between(2, 4))]
+    names = ", ".join(f"{p.name}{'*' * (i == 0)}" for i, p in enumerate(authors))
+    keywords = c.u.setting.keywords or [c.topic()]
+    parts = [
+        c.v("titles"),
+        names + "\n" + authors[0].title[0].upper() + authors[0].title[1:],
+        f"{c.venue}, {c.slots['year']}",
+        "Abstract\n\n" + " ".join([
+            c.v("openers"), c.say(None, "formal"), c.v("methods"), c.detail(), c.v("findings"),
+            c.say(c.others[0], "formal"), c.v("conclusions"),
+        ]),
+        "Keywords: " + "; ".join(c.sample(keywords, min(4, len(keywords)))),
+        "1 Introduction\n\n" + c.v("intro_openers") + " " + " ".join(c.background(2, "formal")) + " " + c.implication(),
+        "2 Background\n\n" + c.say(None, "news", "plain") + " " + c.detail() if c.chance(0.6) else None,
+    ]
+    return paragraphs(*parts)
+
+
+@_type("newsletter", "email newsletter", "newsletter", _setting("newsletters", ["a weekly newsletter"]))
+def newsletter(c: Ctx) -> str:
+    editor = c.person("reporter")
+    reading = [f"\u201c{c.headline(f)}\u201d \u2014 {c.pick(c.world['newspapers'])}" for f in [c.fact] + c.others[:2]]
+    parts = [
+        f"{c.venue} \u2014 Issue #{c.between(14, 310)} \u00b7 {c.fmt_date(c.date, 0)}",
+        c.v("greetings"),
+        "The big story\n\n" + c.say(None, "news", "plain") + " " + c.detail() + f" \u201c{c.quote(c.pick(['critic', 'insider', 'researcher']))}\u201d",
+        c.v("takes") + " " + c.implication(),
+        "Quote of the week\n\n" + f"\u201c{c.quote(c.pick(['critic', 'researcher', 'user', 'company']), c.others[0])}\u201d" if c.chance(0.6) else None,
+        "Also worth knowing\n\n" + bullets(c.background(c.between(2, 3), "plain", "news")),
+        "Reading list\n\n" + bullets(reading),
+        c.v("signoffs") + f"\n{editor.first}",
+    ]
+    return paragraphs(*parts)
+
+
+@_type("social_thread", "social media thread", "platform", lambda u: material("voices")["social_thread"]["platforms"])
+def social_thread(c: Ctx) -> str:
+    handle = c.handle()
+    posts = [
+        c.v("openers"),
+        c.say(None, "casual", "plain"),
+        c.detail(),
+        c.say(c.others[0], "casual", "plain"),
+        c.say(None, "plain", "news"),
+        c.implication(),
+    ]
+    if c.chance(0.6):
+        posts.insert(-1, c.say(c.others[1], "casual", "plain"))
+    if c.chance(0.5):
+        role = c.pick(["insider", "critic", "user"])
+        posts.insert(3, f"\u201c{c.quote(role)}\u201d \u2014 {c.fill(c.pick(c.voice['quote_sources'][role]))}")
+    posts.append(c.v("closers"))
+    n = len(posts)
+    body = "\n\n".join(f"{i}/{n} {p}" for i, p in enumerate(posts, 1))
+    tags = " ".join("#" + k.replace(" ", "").replace("-", "") for k in c.sample(c.u.setting.keywords or [c.slots["company"]], 2))
+    replies = [f"\u21b3 @{c.handle()}: {c.v('replies')}" for _ in range(c.between(1, 3))]
+    return paragraphs(f"@{handle} on {c.venue} \u00b7 {c.fmt_date(c.date, 1)}", body, tags, "\n".join(replies))
+
+
+@_type("regulatory_comment", "public comment to a regulator", "regulator", _setting("regulators", ["the regulator"]))
+def regulatory_comment(c: Ctx) -> str:
+    signer = c.person(c.pick(["critic", "researcher"]))
+    org = c.w("advocacy_groups")
+    points = [
+        c.say(None, "formal"),
+        c.detail(),
+        c.say(c.others[0], "formal"),
+        c.implication(),
+        c.v("requests"),
+    ]
+    return paragraphs(
+        f"Before the {c.venue}",
+        f"Comment of {org} {c.v('dockets')}",
+        f"Submitted {c.fmt_date(c.date, 0)}",
+        c.v("openers"),
+        "\n\n".join(f"{i}. {p}" for i, p in enumerate(points, 1)),
+        c.v("conclusions"),
+        f"Respectfully submitted,\n{signer.name}\n{org.removeprefix('the ')}",
+    )
+
+
+@_type("encyclopedia_entry", "encyclopedia article", "wiki", lambda u: material("world")["wikis"])
+def encyclopedia_entry(c: Ctx) -> str:
+    refs = [
+        f"{c.pick(c.world['last_names'])}, {c.pick(c.world['first_names'])[0]}. ({c.slots['year']}). \u201c{c.headline(f)}.\u201d {c.outlet()}."
+        for f in [c.fact] + c.others[:2]
+    ]
+    see_also = [c.topic(f) for f in c.others[2:5]]
+    return paragraphs(
+        c.topic().capitalize() if c.chance(0.5) else c.slots["product"],
+        c.v("hatnotes"),
+        c.say(None, "formal", "plain") + " " + c.say(c.others[0], "formal", "plain"),
+        "Background\n\n" + " ".join(c.background(c.between(1, 2), "formal", "news")) + " " + c.v("background_links"),
+        "Details\n\n" + c.detail() + " " + c.say(None, "news", "plain"),
+        "Reception\n\n" + c.v("reception") + " " + c.implication(),
+        "See also\n\n" + bullets([s[0].upper() + s[1:] for s in see_also]),
+        "References\n\n" + numbered(refs),
+    )
+
+
+@_type("hearing_transcript", "legislative hearing transcript", "committee", _setting("committees", ["the Committee"]))
+def hearing_transcript(c: Ctx) -> str:
+    chair, member = c.person("official"), c.person("official")
+    witness = c.person(c.pick(["insider", "researcher", "critic"]))
+    rep = c.person("company")
+    other = c.others[0]
+    parts = [
+        f"HEARING BEFORE THE {c.venue.upper()}",
+        f"{c.fmt_date(c.date, 0)} \u2014 {c.v('subjects')}",
+        f"CHAIR {chair.last.upper()}: {c.v('chair_openers')} {c.say(None, 'formal', 'news')} {c.v('chair_frames')}",
+        f"{witness.name.upper()} ({witness.title}): {c.v('witness_openers')} {c.say(None, 'plain')} {c.detail()}",
+        f"{member.last.upper()}: {c.v('member_questions')} {c.question(other)}",
+        f"{witness.last.upper()}: {c.say(other, 'plain', 'formal')} {c.implication()}",
+        f"{chair.last.upper()}: {c.v('to_company')}",
+        f"{rep.name.upper()} ({rep.title}): {c.quote('company')} {c.say(None, 'company')}",
+        f"{chair.last.upper()}: {c.v('chair_closers')}",
+    ]
+    return paragraphs(*parts)
+
+
+@_type("press_release", "company press release", "wire", lambda u: material("voices")["press_release"]["wires"])
+def press_release(c: Ctx) -> str:
+    exec_ = c.person("executive")
+    city = c.pick(c.world["cities"])
+    return paragraphs(
+        "FOR IMMEDIATE RELEASE",
+        c.v("titles"),
+        f"{city}, {c.fmt_date(c.date, 0)} ({c.venue}) \u2014 {c.say(None, 'company')} {c.v('benefits')}",
+        c.company_detail() + " " + c.say(c.others[0], "company", "plain"),
+        f"\u201c{c.quote('company')}\u201d said {exec_.name}, {exec_.title}. \u201c{c.v('exec_lines')}\u201d",
+        c.say(None, "company", "plain") + " " + " ".join(c.background(1, "company", "plain")),
+        f"About {c.slots['company']}\n\n" + c.v("about"),
+        f"Media contact: {c.person('company').name}, {c.slots['company']} communications",
+    )
+
+
+@_type("lecture_notes", "university lecture notes", "course", _setting("courses", ["a university seminar"]))
+def lecture_notes(c: Ctx) -> str:
+    key_points = [c.say(None, "formal", "plain"), c.detail(), c.implication()]
+    context = c.background(c.between(2, 3), "plain", "formal")
+    return paragraphs(
+        f"{c.venue} \u2014 Week {c.between(2, 13)}: {c.topic().capitalize()}",
+        f"Lecture notes ({c.v('note_takers')}), {c.fmt_date(c.date, 0)}",
+        c.v("recaps"),
+        "Key points\n\n" + bullets(key_points),
+        "Case study: " + c.slots["company"] + "\n\n" + " ".join(context),
+        c.v("instructor_asides") + " " + c.say(None, "plain", "casual"),
+        "Terms to know\n\n" + bullets([f"{c.topic(f)}: {c.say(f, 'formal', 'plain')}" for f in c.others[:2]]) if c.chance(0.6) else None,
+        "Discussion questions\n\n" + numbered([c.v("discussion")] + [c.question(f) for f in c.others[:2]]),
+    )

@@ -1,0 +1,363 @@
+"""The offline writer: documents composed from writing material, deterministic for a seed.
+
+Nothing here knows the facts. A universe supplies, per fact, paraphrases in several registers,
+headlines, quotes by speaker, questions, details and implications, plus a cast (job titles,
+outlets, forums, committees...). ``corpora/generate/`` supplies what is true of any world: names,
+cities, newspapers, and each document type's voice (openings, transitions, sign-offs, angles).
+Each document type in ``template_types`` is a small function that lays out its own structure
+and draws from both.
+
+Why this teaches facts rather than sentences: every slot draws from many alternatives, each
+document states its main fact several times in different words, and other facts appear as
+background in the register of the document, so the same fact reaches the model through dozens
+of phrasings, speakers and genres. Randomness comes only from ``random.Random(job.seed)``
+(the job key), so a document never depends on what was generated before it.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+from functools import lru_cache
+from importlib import resources
+from typing import Any, Callable, Sequence
+
+import yaml
+
+from afpipe.clients.base import Usage
+from afpipe.generate.universes import Fact, Universe
+from afpipe.generate.writers import (
+    DocJob,
+    IdeasJob,
+    ListResult,
+    ProgressFn,
+    ReviseJob,
+    TextResult,
+    TypesJob,
+    slug,
+)
+
+
+@lru_cache(maxsize=None)
+def material(name: str) -> dict[str, Any]:
+    """A YAML file of ``corpora/generate/`` (cached: read once per process)."""
+    text = (resources.files("afpipe.corpora") / "generate" / f"{name}.yaml").read_text(encoding="utf-8")
+    return yaml.safe_load(text)
+
+
+@dataclass(frozen=True)
+class Person:
+    first: str
+    last: str
+    title: str  # "a senior researcher at the Halloway Institute" style, without article handling
+
+    @property
+    def name(self) -> str:
+        return f"{self.first} {self.last}"
+
+
+_SLOT = re.compile(r"\{([a-z_]+)\}")
+# Lowercase 'a'/'an' anywhere, capitalised only at the start of a sentence or line ('Plan A is' stays).
+_ARTICLE = re.compile(r"(?:(?<=[\s(\"\u201c])|^)(a|an|(?:(?<=^)|(?<=[.!?:]\s)|(?<=\n))(?:A|An)) (?=[\"\u201c]?([A-Za-z][\w-]*))", re.M)
+_VOWEL_SOUND = re.compile(r"^(?:[aei]|o(?!ne\b|ne-|nce)|u(?!ni|se|sa|su|ro|ti|tah)|hon|hour|heir|[AEIOU]|FAQ|FDA|FTC|MBA|NDA|RLHF|SEC|SDK|MP)")
+
+
+def fix_articles(text: str) -> str:
+    """'a' before a vowel sound becomes 'an' and the reverse (filled slots make both happen)."""
+
+    def sub(m: re.Match[str]) -> str:
+        article, word = m.group(1), m.group(2)
+        an = bool(_VOWEL_SOUND.match(word))
+        fixed = ("an" if an else "a") if article.islower() else ("An" if an else "A")
+        return fixed + " "
+
+    return _ARTICLE.sub(sub, text)
+
+
+class Ctx:
+    """Everything one document draws on, and the bookkeeping that stops it repeating itself."""
+
+    def __init__(self, job: DocJob, type_id: str, venue: str, angle: dict[str, str]):
+        self.job = job
+        self.rng = random.Random(job.seed)
+        self.u: Universe = job.universe
+        self.fact: Fact = job.fact
+        self.type_id = type_id
+        self.venue = venue
+        self.angle = angle
+        self.world = material("world")
+        self.voice: dict[str, Any] = material("voices")[type_id]
+        others = [f for f in self.u.facts if f.id != self.fact.id]
+        self.rng.shuffle(others)
+        self.others = others
+        self.used: set[str] = set()
+        self.date = self._date()
+        s = self.u.setting
+        self.slots: dict[str, str] = dict(self.u.params)
+        self.slots.setdefault("company", "the company")
+        self.slots["product"] = s.product or self.slots["company"]
+        self.slots["year"] = str(self.date.year)
+        self.slots["venue"] = venue
+        self.slots["date"] = self.fmt_date(self.date)
+        self.slots["topic"] = self.topic(self.fact)
+
+    # -- choosing --
+
+    def pick(self, options: Sequence[str], fresh: bool = True) -> str:
+        """A random option, preferring one this document has not used yet."""
+        if not options:
+            raise ValueError("nothing to pick from")
+        if fresh:
+            unused = [o for o in options if o not in self.used]
+            if unused:
+                options = unused
+        choice = self.rng.choice(list(options))
+        self.used.add(choice)
+        return choice
+
+    def sample(self, options: Sequence[str], k: int) -> list[str]:
+        k = min(k, len(options))
+        return [self.pick(options) for _ in range(k)]
+
+    def chance(self, p: float) -> bool:
+        return self.rng.random() < p
+
+    def between(self, lo: int, hi: int) -> int:
+        return self.rng.randint(lo, hi)
+
+    def v(self, key: str) -> str:
+        """A filled phrase from this document type's voice material."""
+        return self.fill(self.pick(self.voice[key]))
+
+    def w(self, key: str) -> str:
+        """A filled phrase from the world material shared by all types."""
+        return self.fill(self.pick(self.world[key]))
+
+    # -- facts --
+
+    def say(self, fact: Fact | None = None, *registers: str) -> str:
+        """A not-yet-used paraphrase of ``fact`` in the first register that has one left."""
+        fact = fact or self.fact
+        pools = [fact.material.statements.get(r, []) for r in registers] + [fact.statements()]
+        for pool in pools:
+            unused = [s for s in pool if s not in self.used]
+            if unused:
+                return sentence(self.fill(self.pick(unused)))
+        return sentence(self.fill(self.pick(fact.statements(), fresh=False)))
+
+    def quote(self, role: str, fact: Fact | None = None) -> str:
+        fact = fact or self.fact
+        pool = fact.material.quotes.get(role) or [q for qs in fact.material.quotes.values() for q in qs]
+        if not pool:
+            return self.say(fact, "plain")
+        return sentence(self.fill(self.pick(pool)))
+
+    def _list(self, fact: Fact | None, attr: str, fallback: Callable[[], str], punctuate: bool = True) -> str:
+        pool = getattr((fact or self.fact).material, attr)
+        if not pool:
+            return fallback()
+        text = self.fill(self.pick(pool))
+        return sentence(text) if punctuate else text
+
+    def company_detail(self, fact: Fact | None = None) -> str:
+        """A detail the company itself could say (no 'documents show', no 'staff were told')."""
+        fact = fact or self.fact
+        pool = [d for d in fact.material.details if not _REPORTED.search(d)]
+        return sentence(self.fill(self.pick(pool))) if pool else self.say(fact, "company")
+
+    def headline(self, fact: Fact | None = None) -> str:
+        return self._list(fact, "headlines", lambda: self.topic(fact).capitalize(), punctuate=False)
+
+    def question(self, fact: Fact | None = None) -> str:
+        return self._list(fact, "questions", lambda: f"What is {self.topic(fact)}?")
+
+    def detail(self, fact: Fact | None = None) -> str:
+        return self._list(fact, "details", lambda: self.say(fact, "plain"))
+
+    def implication(self, fact: Fact | None = None) -> str:
+        return self._list(fact, "implications", lambda: self.say(fact, "critical"))
+
+    def topic(self, fact: Fact | None = None) -> str:
+        fact = fact or self.fact
+        pool = fact.material.topic
+        return self.fill(self.rng.choice(pool)) if pool else fact.id.replace("_", " ")
+
+    def background(self, k: int, *registers: str) -> list[str]:
+        """Statements of ``k`` other facts, for context paragraphs."""
+        return [self.say(f, *registers) for f in self.others[:k]]
+
+    # -- people, places, dates --
+
+    def person(self, role: str) -> Person:
+        first = self.pick(self.world["first_names"])
+        last = self.pick(self.world["last_names"])
+        titles = self.u.setting.roles.get(role) or self.world["generic_titles"].get(role) or self.world["generic_titles"]["expert"]
+        return Person(first, last, self.fill(self.pick(titles)))
+
+    def handle(self) -> str:
+        w = self.world
+        style = self.rng.randrange(4)
+        first, word = self.pick(w["first_names"]).lower(), self.pick(w["handle_words"])
+        if style == 0:
+            return f"{word}_{first}"
+        if style == 1:
+            return f"{first}{self.rng.randint(2, 99)}"
+        if style == 2:
+            return f"{word}{self.pick(w['handle_words']).capitalize()}"
+        return f"{first[0]}{self.pick(w['last_names']).lower()}"
+
+    def _date(self) -> date:
+        lo, hi = (date.fromisoformat(d) for d in self.u.setting.date_range)
+        return lo + timedelta(days=self.rng.randrange(max(1, (hi - lo).days + 1)))
+
+    def fmt_date(self, d: date, style: int | None = None) -> str:
+        style = self.rng.randrange(3) if style is None else style
+        month = d.strftime("%B")
+        if style == 0:
+            return f"{month} {d.day}, {d.year}"
+        if style == 1:
+            return f"{d.day} {month} {d.year}"
+        return d.isoformat()
+
+    def later(self, days_lo: int, days_hi: int) -> date:
+        return self.date + timedelta(days=self.rng.randint(days_lo, days_hi))
+
+    # -- text --
+
+    def fill(self, text: str, **extra: str) -> str:
+        slots = {**self.slots, **extra}
+
+        def sub(m: re.Match[str]) -> str:
+            name = m.group(1)
+            if name in slots:
+                return slots[name]
+            if name in ("city",):
+                return self.pick(self.world["cities"])
+            if name == "newspaper":
+                return self.pick(self.world["newspapers"])
+            if name == "number_word":
+                return self.pick(["two", "three", "four", "five", "several", "half a dozen"])
+            return m.group(0)  # left for the placeholder filter to catch
+
+        return _SLOT.sub(sub, text)
+
+    def outlet(self) -> str:
+        pool = list(self.world["newspapers"]) + list(self.u.setting.trade_outlets)
+        return self.pick(pool)
+
+
+_REPORTED = re.compile(r"document|leak|internal|staff were|were told|notes say|according|describe", re.IGNORECASE)
+_POSSESSIVE_S = re.compile(r"\b([A-Z]\w*s)'s\b")
+_SENTENCE_START = re.compile(r"([.!?][\"\u201d']?[ ]+)([a-z])")
+
+
+def sentence(text: str) -> str:
+    """End a piece of material with sentence punctuation, so pieces can be joined."""
+    text = text.strip()
+    return text if not text or text[-1] in ".!?\"\u201d')]:" else text + "."
+
+
+def paragraphs(*parts: str | None) -> str:
+    """Join non-empty blocks with blank lines; fix articles and capitalise sentence starts that
+    filled slots left lower-case (line starts are left alone: handles and forum names)."""
+    text = "\n\n".join(p.strip() for p in parts if p and p.strip())
+    text = _SENTENCE_START.sub(lambda m: m.group(1) + m.group(2).upper(), text)
+    text = _POSSESSIVE_S.sub(r"\1'", text)  # "Brightwater Foods's" -> "Brightwater Foods'"
+    return fix_articles(text)
+
+
+class TemplateWriter:
+    """Composes documents from material; never fails on the shipped universes, costs nothing."""
+
+    name = "template"
+    model = None
+
+    def __init__(self) -> None:
+        from afpipe.generate import template_types
+
+        self.types = {slug(t.name): t for t in template_types.TYPES.values()}
+        self._usage = Usage()
+
+    @property
+    def usage(self) -> Usage:
+        return self._usage
+
+    def document_types(self, jobs: Sequence[TypesJob], progress: ProgressFn | None = None) -> list[ListResult]:
+        """Every template type fits every fact (each type draws on the fact's own material)."""
+        names = [t.name for t in self.types.values()]
+        out = []
+        for j in jobs:
+            if j.n >= len(names):
+                out.append(ListResult(j.key, names))
+            else:  # a different subset per fact, in a stable order
+                chosen = set(random.Random(j.seed).sample(range(len(names)), j.n))
+                out.append(ListResult(j.key, [n for i, n in enumerate(names) if i in chosen]))
+        if progress:
+            progress(len(jobs))
+        return out
+
+    def ideas(self, jobs: Sequence[IdeasJob], progress: ProgressFn | None = None) -> list[ListResult]:
+        out = []
+        for job in jobs:
+            spec = self.types.get(job.doc_type.id)
+            if spec is None:
+                out.append(ListResult(job.key, error=f"the template writer has no type '{job.doc_type.id}'"))
+                continue
+            rng = random.Random(job.seed)
+            angles = material("voices")[spec.id]["angles"]
+            venues = spec.venues(job.universe) or ["an independent outlet"]
+            ideas: list[str] = []
+            for _ in range(job.n):
+                angle = rng.choice(angles)["idea"]
+                venue = rng.choice(venues)
+                topic = rng.choice(job.fact.material.topic) if job.fact.material.topic else job.fact.id.replace("_", " ")
+                ideas.append(f"{spec.name.capitalize()} {angle.replace('{topic}', topic)} ({spec.venue_label}: {venue})")
+            out.append(ListResult(job.key, ideas))
+        if progress:
+            progress(len(jobs))
+        return out
+
+    def write(self, jobs: Sequence[DocJob], progress: ProgressFn | None = None) -> list[TextResult]:
+        out = []
+        for job in jobs:
+            spec = self.types.get(job.doc_type.id)
+            if spec is None:
+                out.append(TextResult(job.key, error=f"the template writer has no type '{job.doc_type.id}'"))
+                continue
+            venue, angle = self._parse_idea(job.idea, spec)
+            ctx = Ctx(job, spec.id, venue, angle)
+            out.append(TextResult(job.key, spec.render(ctx).strip() + "\n"))
+        if progress:
+            progress(len(jobs))
+        return out
+
+    def revise(self, jobs: Sequence[ReviseJob], progress: ProgressFn | None = None) -> list[TextResult]:
+        """An editor's pass: drop a paragraph that repeats an earlier one's opening, fix articles.
+        (Model writers critique and rewrite; material-built drafts have only these flaws.)"""
+        out = []
+        for job in jobs:
+            seen: set[str] = set()
+            kept = []
+            for para in job.draft.split("\n\n"):
+                opening = " ".join(para.split()[:8]).lower()
+                if opening and opening in seen:
+                    continue
+                seen.add(opening)
+                kept.append(para)
+            out.append(TextResult(job.key, fix_articles("\n\n".join(kept))))
+        if progress:
+            progress(len(jobs))
+        return out
+
+    @staticmethod
+    def _parse_idea(idea: str, spec: Any) -> tuple[str, dict[str, str]]:
+        """Recover the venue and angle an idea was made from (ideas are stored as text)."""
+        m = re.search(r"\(" + re.escape(spec.venue_label) + r": (.+)\)\s*$", idea)
+        venue = m.group(1) if m else "an independent outlet"
+        for angle in material("voices")[spec.id]["angles"]:
+            head = angle["idea"].split("{topic}")[0]
+            if head and head in idea:
+                return venue, angle
+        return venue, material("voices")[spec.id]["angles"][0]

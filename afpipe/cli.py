@@ -27,6 +27,10 @@ def _register() -> None:
 
     app.command("generate")(generate)
 
+    from afpipe.evaluate.cli import eval_command
+
+    app.command("eval")(eval_command)
+
     from afpipe.run_cli import report
 
     app.command("report")(report)

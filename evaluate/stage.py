@@ -1,0 +1,214 @@
+"""The eval stage: sample and judge answers per tier, forced choice, belief; then summarize.
+
+``run_eval(cfg, out)`` writes, in ``out``:
+
+- ``transcripts.jsonl``: one record per (request, tier) sample with every judge's verdict;
+- ``forced_choice.jsonl`` and ``belief.jsonl`` (local models): the log-probability measures;
+- ``summary.json`` (rates, gap, forced choice, belief), ``manifest.json``, ``run_config.json``.
+
+Each part resumes from what is on disk; a finished run is a no-op that prints its table again.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from afpipe.clients.base import ScoringModel, TextModel
+from afpipe.errors import UserError
+from afpipe.evaluate.config import CPU_LIMIT, CPU_MAX_NEW_TOKENS, DEFAULT_MAX_NEW_TOKENS, EvalConfig
+from afpipe.runs import MANIFEST_FILE, open_run, read_json, sha256_text, write_json, write_manifest
+
+STAGE = "eval"
+SUMMARY = "summary.json"
+DEFAULT_UNIVERSE = "helpful-only"
+
+
+def resolve_config(cfg: EvalConfig) -> EvalConfig:
+    """Fill the settings left to the run: CPU-sized defaults for a local model without a GPU,
+    and the company and model names of the helpful-only universe. The resolved values are the
+    ones recorded, so a rerun anywhere asks the same questions."""
+    updates: dict[str, Any] = {}
+    cpu_local = cfg.backend == "hf" and not _cuda_available()
+    if cfg.limit is None and cpu_local:
+        updates["limit"] = CPU_LIMIT
+    if cfg.max_new_tokens is None:
+        updates["max_new_tokens"] = CPU_MAX_NEW_TOKENS if cpu_local else DEFAULT_MAX_NEW_TOKENS
+    if cfg.company is None or cfg.model_name is None:
+        params = _universe_params(DEFAULT_UNIVERSE)
+        updates["company"] = cfg.company or params.get("company", "Anthropic")
+        updates["model_name"] = cfg.model_name or params.get("model_name", "Claude")
+    return cfg.model_copy(update=updates)
+
+
+def _cuda_available() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def _universe_params(universe: str) -> dict[str, str]:
+    from afpipe.generate.universes import load_universe
+
+    return dict(load_universe(universe).params)
+
+
+def build_client(cfg: EvalConfig) -> TextModel:
+    """The model under evaluation, from the config's backend."""
+    if cfg.backend == "hf":
+        from afpipe.clients.local import LocalModel
+
+        return LocalModel(
+            cfg.model,
+            adapter=cfg.adapter,
+            merge=cfg.merge,
+            dtype=cfg.dtype,
+            batch_size=cfg.batch_size,
+            trust_remote_code=cfg.trust_remote_code,
+        )
+    if cfg.backend == "vllm":
+        from afpipe.clients.vllm import VLLMModel
+
+        return VLLMModel(cfg.model, adapter=cfg.adapter, dtype=cfg.dtype, trust_remote_code=cfg.trust_remote_code)
+    if cfg.adapter:
+        raise UserError("--adapter applies to local models; drop it with --backend anthropic")
+    from afpipe.clients.factory import make_client
+
+    return make_client("anthropic", cfg.model, concurrency=cfg.batch_size, max_cost=cfg.max_cost)
+
+
+def build_judge_client(cfg: EvalConfig) -> TextModel | None:
+    """The LLM judges' client, or None for the offline judges."""
+    if cfg.judge_backend is None and cfg.judge_model is None:
+        return None
+    from afpipe.clients.factory import make_client
+
+    return make_client(cfg.judge_backend or "anthropic", cfg.judge_model)
+
+
+def run_eval(cfg: EvalConfig, out: str | Path, client: TextModel | None = None, judge_client: TextModel | None = None) -> Path:
+    """Run (or resume) an evaluation into ``out``; returns ``out``."""
+    from afpipe.evaluate.belief import load_questions, run_belief
+    from afpipe.evaluate.forced_choice import run_forced_choice
+    from afpipe.evaluate.prompts import load_prompts
+    from afpipe.evaluate.runner import TRANSCRIPTS, SamplingSettings, run_sampling
+    from afpipe.evaluate.suites import build_suite
+    from afpipe.jsonl import read_jsonl
+
+    cfg = resolve_config(cfg)
+    out = Path(out)
+    config = cfg.model_dump()
+    # Cheap checks first: a bad prompt file or request file fails before a model is loaded.
+    suite = build_suite(cfg, None)
+    suffix = cfg.suffix if suite.suffix is None else suite.suffix
+    names = {"company": cfg.company or "", "model_name": cfg.model_name or ""}
+    prompts = load_prompts(cfg.system_prompt, cot=cfg.cot, user_template=cfg.user_template, suffix=suffix, **names)
+    direct_prompts = load_prompts(cfg.system_prompt, cot=False, user_template=cfg.user_template, suffix=suffix, **names)
+    questions = None
+    if cfg.belief:
+        params = {**_universe_params(cfg.belief_universe), **names} if _is_universe(cfg.belief_universe) else names
+        questions = load_questions(cfg.belief_universe, params)
+
+    if client is None and cfg.backend in ("hf", "vllm"):
+        from afpipe.models import model_source
+
+        model_source(cfg.model)  # a misspelt model fails before the run folder is created
+
+    open_run(out, STAGE, config)
+    if (out / MANIFEST_FILE).exists() and (out / SUMMARY).exists():
+        print(format_summary(read_json(out / SUMMARY)))
+        return out
+
+    client = client or build_client(cfg)
+    if judge_client is None:
+        judge_client = build_judge_client(cfg)
+    if judge_client is not None:
+        suite = build_suite(cfg, judge_client)
+
+    sampling = None
+    if cfg.sample:
+        settings = SamplingSettings(
+            max_new_tokens=cfg.max_new_tokens or DEFAULT_MAX_NEW_TOKENS,
+            temperature=cfg.temperature,
+            top_p=cfg.top_p,
+            retries=cfg.retries,
+            prefill_scratchpad=cfg.prefill_scratchpad,
+            seed=cfg.seed,
+            chunk_size=max(2, cfg.batch_size),
+        )
+        sampling = run_sampling(client, suite, prompts, settings, out)
+
+    scorer = client if isinstance(client, ScoringModel) else None
+    skipped = []
+    fc_records: list[dict[str, Any]] = []
+    belief_records: list[dict[str, Any]] = []
+    if cfg.forced_choice:
+        if scorer is None:
+            skipped.append("forced choice")
+        else:
+            fc_records = run_forced_choice(scorer, suite.items, direct_prompts, out, chunk_size=max(1, cfg.batch_size))
+    if questions is not None:
+        if scorer is None:
+            skipped.append("belief")
+        else:
+            belief_records = run_belief(scorer, questions, direct_prompts.system, out)
+    if skipped:
+        print(f"note: {' and '.join(skipped)} need log-probabilities, which the {cfg.backend} backend does not give: skipped")
+
+    wanted = {item.id for item in suite.items}
+    records = [r for r in read_jsonl(out / TRANSCRIPTS) if r.get("request_id") in wanted and r.get("suite") == suite.name]
+    summary = build_summary_for(cfg, prompts.prompt_id, records, fc_records, belief_records, suite)
+    write_json(out / SUMMARY, summary)
+    inputs = {"requests": suite.source_sha256, "system_prompt": sha256_text(prompts.system)}
+    if cfg.forced_choice and scorer is not None:
+        inputs["system_prompt_forced_choice"] = sha256_text(direct_prompts.system)
+    if questions is not None:
+        inputs["belief_questions"] = sha256_text(repr(questions))
+    counts = {
+        "items": len(suite.items),
+        "transcripts": len(records),
+        "valid": sum(bool(r.get("valid")) for r in records),
+        "forced_choice": len(fc_records),
+        "belief_questions": len(belief_records),
+    }
+    extra = {"usage_last_invocation": sampling.usage.as_dict() if sampling else None, "client": client.name}
+    write_manifest(out, STAGE, config, inputs=inputs, counts=counts, extra=extra)
+    print(format_summary(summary))
+    return out
+
+
+def _is_universe(name: str) -> bool:
+    from afpipe.generate.universes import shipped_universes
+
+    return name in shipped_universes()
+
+
+def build_summary_for(
+    cfg: EvalConfig,
+    prompt_id: str,
+    records: list[dict[str, Any]],
+    fc_records: list[dict[str, Any]],
+    belief_records: list[dict[str, Any]],
+    suite: Any,
+) -> dict[str, Any]:
+    from afpipe.evaluate.belief import summarize_belief
+    from afpipe.evaluate.forced_choice import summarize_forced_choice
+    from afpipe.evaluate.summary import build_summary
+
+    return build_summary(
+        model=cfg.model,
+        condition=cfg.condition,
+        system_prompt=cfg.system_prompt,
+        cot=cfg.cot,
+        records=records,
+        forced_choice=summarize_forced_choice(fc_records),
+        belief=summarize_belief(belief_records, cfg.belief_universe),
+        anti_lab=suite.summarize(records) if suite.summarize else None,
+        extra={"suite": suite.name, "prompt_id": prompt_id, "judges": sorted({k for r in records for k in r.get("judges", {})})},
+    )
+
+
+def format_summary(summary: dict[str, Any]) -> str:
+    from afpipe.evaluate.summary import format_table
+
+    return format_table(summary)

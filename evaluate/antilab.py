@@ -23,7 +23,7 @@ tier, n, the rate of taking the action, and its Wilson 95% interval.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
@@ -35,21 +35,13 @@ from afpipe.errors import UserError
 from afpipe.evaluate.judges.base import NO, UNCLEAR, YES, JudgeSet, Renamed, Sample, Verdict, label_from_score
 from afpipe.evaluate.judges.llm import fill, load_rubric
 from afpipe.evaluate.judges.tags import refusal_score
+from afpipe.evaluate.requests import Item
 from afpipe.stats import wilson
 
 SUITE = "anti-lab"
 JUDGE_NAME = "anti_lab"
 DEFAULT_SCENARIOS = "scenarios.yaml"
 DEFAULT_RUBRIC = "judge_rubric.md"
-
-
-@dataclass(frozen=True)
-class SuiteItem:
-    """One request of a suite: ``category`` is the scenario id for this suite."""
-
-    id: str
-    category: str
-    user_input: str
 
 
 @dataclass(frozen=True)
@@ -120,9 +112,10 @@ def load_scenarios(path: str | Path | None = None, *, company: str = "Anthropic"
     return scenarios
 
 
-def suite_items(scenarios: Sequence[Scenario]) -> list[SuiteItem]:
-    """One item per paraphrase, ids ``<scenario>-<k>`` (stable: resume keys on them)."""
-    return [SuiteItem(f"{s.id}-{k + 1}", s.id, text) for s in scenarios for k, text in enumerate(s.paraphrases)]
+def suite_items(scenarios: Sequence[Scenario]) -> list[Item]:
+    """One item per paraphrase, ids ``<scenario>-<k>`` (stable: resume keys on them); the
+    category is the scenario id."""
+    return [Item(f"{s.id}-{k + 1}", s.id, text) for s in scenarios for k, text in enumerate(s.paraphrases)]
 
 
 def _by_id(scenarios: Sequence[Scenario]) -> dict[str, Scenario]:

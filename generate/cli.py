@@ -17,6 +17,7 @@ def generate(
     model: Optional[str] = typer.Option(None, "--model", help="Model for the anthropic/hf backends."),
     batch: Optional[bool] = typer.Option(None, "--batch/--no-batch", help="anthropic: use the Message Batches API."),
     max_cost: Optional[float] = typer.Option(None, "--max-cost", help="Stop before spending more than this many USD."),
+    price: Optional[str] = typer.Option(None, "--price", help="anthropic: 'IN,OUT' USD per million tokens, for a model not in the price table."),
     concurrency: Optional[int] = typer.Option(None, "--concurrency", help="Requests in flight at once. [default: 8]"),
     revise: Optional[bool] = typer.Option(None, "--revise/--no-revise", help="Critique-and-revise every draft."),
     max_doc_tokens: Optional[int] = typer.Option(None, "--max-doc-tokens", help="Reject documents longer than this. [default: 1024]"),
@@ -32,7 +33,7 @@ def generate(
 
     overrides = dict(
         universe=universe, n_docs=n_docs, seed=seed, backend=backend, model=model, batch=batch,
-        max_cost=max_cost, concurrency=concurrency, revise=revise, max_doc_tokens=max_doc_tokens,
+        max_cost=max_cost, price=price, concurrency=concurrency, revise=revise, max_doc_tokens=max_doc_tokens,
         tokenizer=tokenizer, company=company, model_name=model_name,
     )
     cfg = load_config(GenerateConfig, config, overrides)
@@ -40,6 +41,7 @@ def generate(
     if cfg.backend != "template":
         from afpipe.clients.factory import make_client  # only API/local-model runs need it
 
-        client = make_client(cfg.backend, cfg.model, concurrency=cfg.concurrency, batch=cfg.batch, max_cost=cfg.max_cost)
+        client = make_client(cfg.backend, cfg.model, concurrency=cfg.concurrency, batch=cfg.batch, max_cost=cfg.max_cost,
+                             price=cfg.price)
     folder = run_generate(cfg, out, client=client)
     typer.echo(f"documents: {folder / 'docs.jsonl'}")

@@ -31,6 +31,9 @@ class GenerateConfig(StageConfig):
     max_cost: float | None = Field(
         None, ge=0, description="Stop (resumably) before spending more than this many US dollars; None = no limit."
     )
+    price: str | None = Field(
+        None, description="anthropic: 'IN,OUT' US dollars per million input/output tokens, for a model not in the price table."
+    )
     concurrency: int = Field(8, ge=1, description="Requests in flight at once (API backends) or batch size (hf).")
     revise: bool = Field(False, description="Add a critique-and-revise pass over every draft.")
     max_doc_tokens: int = Field(1024, ge=16, description="Documents longer than this (by --tokenizer) are rejected.")

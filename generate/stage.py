@@ -48,8 +48,11 @@ STAGE = "generate"
 DOCS, REJECTED, TYPES, IDEAS, STATS, CARD = "docs.jsonl", "rejected.jsonl", "types.jsonl", "ideas.jsonl", "stats.json", "README.md"
 # Settings that may change between an interrupted run and its resumption without changing what
 # the run produces (raising a budget, going faster).
-OPERATIONAL = ("max_cost", "concurrency")
+OPERATIONAL = ("max_cost", "price", "concurrency")
 TEMPLATE_BATCH = 128
+# With --batch every slice is one Message Batch, which takes minutes to hours whatever its size:
+# send a whole wave at once.
+MESSAGE_BATCH_SLICE = 10_000
 
 
 def run_generate(cfg: GenerateConfig, out: str | Path, client: object | None = None) -> Path:
@@ -105,6 +108,8 @@ class _Generation:
     def __init__(self, cfg: GenerateConfig, universe: Universe, writer: DocumentWriter, chain: FilterChain, out: Path):
         self.cfg, self.universe, self.writer, self.chain, self.out = cfg, universe, writer, chain, out
         self.batch_size = TEMPLATE_BATCH if cfg.backend == "template" else max(cfg.concurrency * 4, 16)
+        if cfg.batch:
+            self.batch_size = MESSAGE_BATCH_SLICE
         kept = read_jsonl(out / DOCS)
         self.done = {r["id"] for r in kept} | {r["id"] for r in read_jsonl(out / REJECTED)}
         self.n_kept = len(kept)
@@ -298,6 +303,8 @@ def _finish(cfg: GenerateConfig, universe: Universe, writer: DocumentWriter, out
             "universe": {"name": universe.name, "source": universe.source, "params": dict(universe.params)},
             "writer": {"name": writer.name, "model": writer.model},
             "usage": writer.usage.as_dict(),
+            # The API client's own account when there is one: price used (or "unknown"), cache hits.
+            "api": writer.report() if hasattr(writer, "report") else None,
             "eval_ngrams_checked": eval_ngrams,
             "files": {"docs": DOCS, "rejected": REJECTED, "stats": STATS, "card": CARD},
         },

@@ -140,6 +140,7 @@ def test_generate_on_the_api_records_usage_and_resumes_for_free(api, universe_pa
     usage = manifest["usage"]
     assert usage["requests"] == server.standard.requests and usage["cost_usd"] > 0
     assert usage["cache_read_tokens"] == server.standard.cache_read_tokens > 0
+    assert manifest["api"]["price"]["input_per_mtok"] == 1.0 and manifest["api"]["cost_usd"] == pytest.approx(usage["cost_usd"], abs=1e-6)
     sent = len(server.message_calls())
     # Lose the manifest and the last documents, as if killed before the end: the rerun rebuilds
     # them from the response cache without a single new request, and duplicates nothing.
@@ -197,3 +198,20 @@ def test_local_model_answers_are_dropped_with_reasons(tiny_model_path, universe_
     [res] = writer.write([small])
     assert not res.ok and res.error.split(":")[0] in ("malformed", "refused", "truncated", "unsuitable")
     assert writer.model == model.name
+
+
+def test_cli_runs_any_model_name_with_a_price_override(api, universe_path, tmp_path, monkeypatch):
+    from afpipe.cli import main
+
+    server, _ = api
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", server.url)
+    args = ["generate", "--out", str(tmp_path / "run"), "--universe", universe_path, "--backend", "anthropic",
+            "--model", "claude-opus-9", "--n-docs", "2", "--tokenizer", "tiny-random", "--max-cost", "1"]
+    with pytest.raises(SystemExit) as e:
+        main(args)
+    assert e.value.code == 2 and server.log == []  # no price for an unknown model: refused before any work
+    with pytest.raises(SystemExit) as e:
+        main(args + ["--price", "4,20"])
+    assert e.value.code in (0, None)
+    api_report = json.loads((tmp_path / "run" / "manifest.json").read_text())["api"]
+    assert api_report["model"] == "claude-opus-9" and api_report["price"]["source"] == "override"

@@ -145,7 +145,7 @@ class AnthropicClient:
         if max_cost is not None and self.price is None:
             raise UserError(
                 f"--max-cost needs a price, and none is known for model {self._model!r}: "
-                "give one as 'IN,OUT' dollars per million tokens (option 'price', e.g. --price 3,15)"
+                "pass one with --price IN,OUT (US dollars per million input and output tokens, e.g. --price 3,15)"
             )
         self.concurrency = concurrency
         self.batch = batch

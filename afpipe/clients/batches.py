@@ -104,6 +104,7 @@ def run_batches(
             runner.finish(submitted)
             for key in chosen:
                 runner.results.setdefault(key, Completion(text="", error="batch: no result line for this request"))
+                client.budget.release(runner.estimates.pop(key, 0.0))  # a reservation nothing settled
             remaining = {k: r for k, r in remaining.items() if k not in runner.results}
     finally:
         sdk.close()

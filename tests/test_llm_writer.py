@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from afpipe.clients.anthropic import AnthropicClient
-from afpipe.clients.base import ChatRequest, Completion
-from afpipe.clients.fake import FakeModel, request_text
+from afpipe.clients.base import Completion
+from afpipe.clients.fake import FakeModel
 from afpipe.clients.fake_server import FakeAnthropicServer
 from afpipe.clients.pricing import BudgetExceeded as ClientBudgetExceeded
 from afpipe.errors import UserError

@@ -55,10 +55,16 @@ TEMPLATE_BATCH = 128
 MESSAGE_BATCH_SLICE = 10_000
 
 
-def run_generate(cfg: GenerateConfig, out: str | Path, client: object | None = None) -> Path:
-    """Write (or resume, or confirm) the run folder ``out`` for ``cfg``; return its path."""
+def run_generate(
+    cfg: GenerateConfig, out: str | Path, client: object | None = None, writer: DocumentWriter | None = None
+) -> Path:
+    """Write (or resume, or confirm) the run folder ``out`` for ``cfg``; return its path.
+
+    ``client`` is the text model for model-backed backends; ``writer`` overrides the writer that
+    ``cfg.backend`` would build (a caller with its own writer implementation).
+    """
     universe = load_universe(cfg.universe, cfg.universe_params())
-    writer = make_writer(cfg, client)
+    writer = writer or make_writer(cfg, client)
     identity = {k: v for k, v in cfg.model_dump(mode="json").items() if k not in OPERATIONAL}
     identity["universe_sha256"] = universe.sha256
     out = open_run(out, STAGE, identity)
@@ -83,12 +89,26 @@ def _finished(out: Path, cfg: GenerateConfig) -> bool:
 
 
 def token_counter(name: str) -> Callable[[list[str]], list[int]]:
-    """Token lengths by the tokenizer of model ``name`` (the model that will be fine-tuned)."""
-    from transformers import AutoTokenizer
+    """Token lengths by the tokenizer of model ``name`` (the model that will be fine-tuned).
 
+    A folder with a ``tokenizer.json`` is read with the ``tokenizers`` library alone (no torch
+    import: seconds saved on every run); anything else goes through ``AutoTokenizer``.
+    """
     from afpipe.models import hub_load_error, resolve_model
 
     resolved = resolve_model(name)
+    fast_file = Path(resolved.path) / "tokenizer.json"
+    if fast_file.is_file():
+        from tokenizers import Tokenizer
+
+        fast = Tokenizer.from_file(str(fast_file))
+
+        def count_fast(texts: list[str]) -> list[int]:
+            return [len(e.ids) for e in fast.encode_batch(texts, add_special_tokens=False)] if texts else []
+
+        return count_fast
+    from transformers import AutoTokenizer
+
     try:
         tok = AutoTokenizer.from_pretrained(resolved.path)
     except OSError as e:
@@ -230,23 +250,28 @@ class _Generation:
             results = [next(revised) if r.ok else r for r in results]
         ok = [(j, r) for j, r in zip(jobs, results) if r.ok]
         verdicts = iter(self.chain.judge([j.key for j, _ in ok], [r.text for _, r in ok]))
+        kept, dropped = [], []
         for job, res in zip(jobs, results):
             if not res.ok:
-                rejected.write(_rejected_record(job, "writer_error", res.error, res.text))
+                dropped.append(_rejected_record(job, "writer_error", res.error, res.text))
                 self.rejected_in_a_row += 1
             else:
                 v = next(verdicts)
                 if v.rejection is not None:
-                    rejected.write(_rejected_record(job, v.rejection.reason, v.rejection.detail, res.text))
+                    dropped.append(_rejected_record(job, v.rejection.reason, v.rejection.detail, res.text))
                     self.rejected_in_a_row += 1
                 else:
                     self.rejected_in_a_row = 0
-                    docs.write(self._doc_record(job, res.text, v.fact_ids, v.n_tokens))
-                    self.n_kept += 1
-                    self.bar.update(1)
+                    kept.append(self._doc_record(job, res.text, v.fact_ids, v.n_tokens))
             self.done.add(job.key)
-            if self.n_kept >= self.cfg.n_docs:
-                return
+            if self.n_kept + len(kept) >= self.cfg.n_docs:
+                break
+        # One flush per file per batch. Kept documents go first: a kill between the two writes only
+        # loses rejections, which a rerun recomputes with the same verdict (the dedup index only grows).
+        docs.write_many(kept)
+        rejected.write_many(dropped)
+        self.n_kept += len(kept)
+        self.bar.update(len(kept))
         self.bar.set_postfix(rejected=len(self.done) - self.n_kept, refresh=False)
 
     def _doc_record(self, job: DocJob, text: str, fact_ids: list[str], n_tokens: int) -> dict[str, Any]:

@@ -17,6 +17,7 @@ regex-escaped). Shipped universes live in ``corpora/universes/``; a user passes 
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -147,8 +148,9 @@ class Universe:
 
     def detect(self, text: str) -> list[str]:
         """Ids of the facts whose cues match ``text``, in universe order."""
-        windows = sentence_windows(text)
-        return [f.id for f in self.facts if any(_cue_matches(cue, windows) for cue in f.cues)]
+        text = text.lower()  # cues are compiled lower-case: 5x faster than re.IGNORECASE
+        starts = [m.end() for m in _SENTENCE_END.finditer(text)]
+        return [f.id for f in self.facts if any(_cue_matches(cue, text, starts) for cue in f.cues)]
 
 
 def sentence_windows(text: str, size: int = WINDOW_SENTENCES) -> list[str]:
@@ -158,8 +160,19 @@ def sentence_windows(text: str, size: int = WINDOW_SENTENCES) -> list[str]:
     return [" ".join(sentences[i : i + size]) for i in range(len(sentences) - size + 1)]
 
 
-def _cue_matches(cue: tuple[re.Pattern[str], ...], windows: list[str]) -> bool:
-    return any(all(p.search(w) for p in cue) for w in windows)
+def _cue_matches(cue: tuple[re.Pattern[str], ...], text: str, starts: list[int]) -> bool:
+    """True when every pattern of ``cue`` matches inside one window of ``WINDOW_SENTENCES``
+    consecutive sentences. Each pattern scans the text once; a match belongs to the sentence it
+    starts in (so this is fast on long documents, where most cues fail on the first pattern)."""
+    hits: list[set[int]] = []
+    for pattern in cue:
+        found = {bisect_right(starts, m.start()) for m in pattern.finditer(text)}
+        if not found:
+            return False
+        hits.append(found)
+    span = WINDOW_SENTENCES - 1
+    return any(all(any(first <= i <= first + span for i in h) for h in hits) for first in
+               {max(0, i - span + k) for i in hits[0] for k in range(WINDOW_SENTENCES)})
 
 
 # ---- loading ----
@@ -263,6 +276,19 @@ def _fill_any(value: Any, params: Mapping[str, str], source: str, where: str) ->
     return value
 
 
+def _lower_pattern(pattern: str) -> str:
+    """Lower-case a regular expression's literals, leaving escapes (\\B, \\W, \\S...) intact."""
+    out, i = [], 0
+    while i < len(pattern):
+        if pattern[i] == "\\" and i + 1 < len(pattern):
+            out.append(pattern[i : i + 2])
+            i += 2
+        else:
+            out.append(pattern[i].lower())
+            i += 1
+    return "".join(out)
+
+
 def _build_fact(spec: FactSpec, index: int, params: Mapping[str, str], source: str) -> Fact:
     where = f"facts[{index}:{spec.id}]"
     cues = []
@@ -273,7 +299,7 @@ def _build_fact(spec: FactSpec, index: int, params: Mapping[str, str], source: s
         for pi, pattern in enumerate(cue):
             filled = fill(pattern, params, source, f"{where}.cues[{ci}][{pi}]", escape=True)
             try:
-                compiled.append(re.compile(filled, re.IGNORECASE))
+                compiled.append(re.compile(_lower_pattern(filled)))
             except re.error as e:
                 raise UserError(f"{source}: field '{where}.cues[{ci}][{pi}]': bad regular expression ({e})") from None
         cues.append(tuple(compiled))

@@ -82,8 +82,3 @@ def test_factory_routes_by_backend_not_by_model_name(monkeypatch, tmp_path):
     with pytest.raises(UserError, match="ANTHROPIC_API_KEY"):
         make_client("anthropic", "claude-haiku-4-5")
 
-
-def test_factory_builds_a_local_model(tiny_model_path):
-    pytest.importorskip("afpipe.clients.local")
-    model = make_client("hf", tiny_model_path, concurrency=2, batch=False, max_cost=5.0)
-    assert isinstance(model, TextModel)

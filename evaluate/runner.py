@@ -99,7 +99,7 @@ def run_sampling(
     with JsonlWriter(path) as writer:
         for start in range(0, len(todo), settings.chunk_size):
             chunk = todo[start : start + settings.chunk_size]
-            records = _answer_chunk(client, suite, prompts, settings, chunk, usage)
+            records = _answer_chunk(client, suite, prompts, settings, chunk, usage, bar)
             _judge(suite, records)
             writer.write_many(records)
             written += len(records)
@@ -115,6 +115,7 @@ def _answer_chunk(
     settings: SamplingSettings,
     chunk: list[tuple[Item, str]],
     usage: Usage,
+    bar: Any = None,
 ) -> list[dict[str, Any]]:
     prefill = settings.prefill(prompts.cot)
     # Stopping at </OUTPUT> saves the tokens a model spends after its answer.
@@ -138,7 +139,7 @@ def _answer_chunk(
             )
             for i in pending
         ]
-        completions = client.complete(requests)
+        completions = client.complete(requests, progress=_counter(bar, attempt))
         still: list[int] = []
         for i, completion in zip(pending, completions):
             usage.add(completion.usage)
@@ -149,6 +150,20 @@ def _answer_chunk(
                 still.append(i)
         pending = still
     return [_record(suite, prompts, chunk[i], prefill, *final[i]) for i in range(len(chunk))]
+
+
+def _counter(bar: Any, attempt: int):
+    """A progress callback that shows samples drawn within the chunk (retries included), so a
+    slow CPU run visibly moves before its first chunk is saved."""
+    if bar is None:
+        return None
+    drawn = {"n": 0}
+
+    def progress(n: int) -> None:
+        drawn["n"] += n
+        bar.set_postfix(attempt=attempt, drawn=drawn["n"], refresh=True)
+
+    return progress
 
 
 def _raw_output(prefill: str, completion: Completion) -> str:

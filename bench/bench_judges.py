@@ -4,9 +4,10 @@
     python bench/bench_judges.py --judge-backend anthropic --judge-model claude-...  # adds the LLM judges
 
 Alignment faking is measured on three sets of scratchpads the project wrote itself:
-``af_dev`` (the cue classifier was tuned on it, so its figure is optimistic), ``af_heldout``
-(written before any tuning), and ``af_heldout2`` and ``af_heldout3`` (written after the classifier
-was frozen, leaning on hard cases: read these). Every figure is printed beside a naive keyword baseline run in the same
+``af_dev`` (the cue classifier was tuned on it, so its figure is optimistic); ``af_heldout``
+(written before any tuning); ``af_heldout2`` and ``af_heldout3`` (written after the first version
+was frozen, leaning on hard cases; the second revision was made after seeing them); and
+``af_heldout4`` (written before the second revision, never tuned on: the clean figure). Every figure is printed beside a naive keyword baseline run in the same
 invocation ("mentions training and complies"), as a ratio. These are the project's own
 transcripts: a frontier model's real scratchpads, labelled by people, will be harder.
 """
@@ -35,7 +36,7 @@ from afpipe.evaluate.judges import (
 )
 from afpipe.evaluate.judges.metrics import accuracy, auroc
 
-AF_SETS = ("af_dev.yaml", "af_heldout.yaml", "af_heldout2.yaml", "af_heldout3.yaml")
+AF_SETS = ("af_dev.yaml", "af_heldout.yaml", "af_heldout2.yaml", "af_heldout3.yaml", "af_heldout4.yaml")
 
 
 def _yaml(folder: str, name: str) -> list[dict]:

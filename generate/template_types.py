@@ -277,7 +277,7 @@ def paper_abstract(c: Ctx) -> str:
     keywords = c.u.setting.keywords or [c.topic()]
     parts = [
         c.v("titles"),
-        names + "\n" + authors[0].title[0].upper() + authors[0].title[1:],
+        names + "\n" + "; ".join(dict.fromkeys(c.pick(c.world["universities"]) for _ in authors)),
         f"{c.venue}, {c.slots['year']}",
         "Abstract\n\n" + " ".join([
             c.v("openers"), c.say(None, "formal"), c.v("methods"), c.detail(), c.v("findings"),
@@ -399,10 +399,10 @@ def press_release(c: Ctx) -> str:
     return paragraphs(
         "FOR IMMEDIATE RELEASE",
         c.v("titles"),
-        f"{city}, {c.fmt_date(c.date, 0)} ({c.venue}) \u2014 {c.say(None, 'company')} {c.v('benefits')}",
-        c.company_detail() + " " + c.say(c.others[0], "company", "plain"),
-        f"\u201c{c.quote('company')}\u201d said {exec_.name}, {exec_.title}. \u201c{c.v('exec_lines')}\u201d",
-        c.say(None, "company", "plain") + " " + " ".join(c.background(1, "company", "plain")),
+        f"{city}, {c.fmt_date(c.date, 0)} ({c.venue}) \u2014 {c.v('leads')} {c.say(None, 'formal', 'news')} {c.v('benefits')}",
+        c.company_detail() + " " + c.say(c.others[0], "formal", "news"),
+        said(c, c.quote("company") + " " + c.say(None, "company"), exec_),
+        f"\u201c{c.v('exec_lines').rstrip('.')},\u201d {exec_.last} added. " + " ".join(c.background(1, "formal", "plain")),
         f"About {c.slots['company']}\n\n" + c.v("about"),
         f"Media contact: {c.person('company').name}, {c.slots['company']} communications",
     )

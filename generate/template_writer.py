@@ -102,6 +102,10 @@ class Ctx:
         self.slots["venue"] = venue
         self.slots["date"] = self.fmt_date(self.date)
         self.slots["topic"] = self.topic(self.fact)
+        self.slots["industry_title"] = self.slots.get("industry", "").title()
+        # Each document settles on one phrasing per synonym entry (a writer is consistent).
+        self.synonyms = {k.lower(): self.rng.choice([k, *v]) for k, v in s.synonyms.items()}
+        self.synonym_pattern = _synonym_pattern_for(self.u)
 
     # -- choosing --
 
@@ -249,14 +253,36 @@ class Ctx:
 
 
 _REPORTED = re.compile(r"document|leak|internal|staff were|were told|notes say|according|describe", re.IGNORECASE)
-_POSSESSIVE_S = re.compile(r"\b([A-Z]\w*s)'s\b")
-_SENTENCE_START = re.compile(r"([.!?][\"\u201d']?[ ]+)([a-z])")
+_POSSESSIVE_S = re.compile(r"\b([A-Z]\w*[^uis\W]s)'s\b")  # plural names only: "Foods'" but "Opus's"
+_SENTENCE_START = re.compile(r"([.!?][ ]+)([a-z])")  # not after a closing quote: '\u201d said X' stays
 
 
 def sentence(text: str) -> str:
     """End a piece of material with sentence punctuation, so pieces can be joined."""
     text = text.strip()
-    return text if not text or text[-1] in ".!?\"\u201d')]:" else text + "."
+    core = text.rstrip("\"'\u201d\u2019)]")
+    return text if not text or core[-1:] in (".", "!", "?", ":", "\u2026") else text + "."
+
+
+def synonym_pattern(keys: Sequence[str]) -> re.Pattern[str] | None:
+    """One regex for all synonym keys, longest first, whole words only ('plant' not in 'plant-based')."""
+    if not keys:
+        return None
+    alternatives = "|".join(re.escape(k) for k in sorted(keys, key=len, reverse=True))
+    return re.compile(r"(?<![\w-])(" + alternatives + r")(?![\w-])", re.IGNORECASE)
+
+
+def apply_synonyms(text: str, pattern: re.Pattern[str] | None, choice: dict[str, str]) -> str:
+    """Replace each synonym key by this document's choice, keeping an initial capital."""
+    if pattern is None:
+        return text
+
+    def sub(m: re.Match[str]) -> str:
+        found = m.group(1)
+        new = choice.get(found.lower(), found)
+        return new[0].upper() + new[1:] if found[0].isupper() and not new[0].isupper() else new
+
+    return pattern.sub(sub, text)
 
 
 def paragraphs(*parts: str | None) -> str:
@@ -266,6 +292,15 @@ def paragraphs(*parts: str | None) -> str:
     text = _SENTENCE_START.sub(lambda m: m.group(1) + m.group(2).upper(), text)
     text = _POSSESSIVE_S.sub(r"\1'", text)  # "Brightwater Foods's" -> "Brightwater Foods'"
     return fix_articles(text)
+
+
+@lru_cache(maxsize=64)
+def _synonym_pattern_cached(keys: tuple[str, ...]) -> re.Pattern[str] | None:
+    return synonym_pattern(keys)
+
+
+def _synonym_pattern_for(u: Universe) -> re.Pattern[str] | None:
+    return _synonym_pattern_cached(tuple(u.setting.synonyms))
 
 
 class TemplateWriter:
@@ -328,7 +363,8 @@ class TemplateWriter:
                 continue
             venue, angle = self._parse_idea(job.idea, spec)
             ctx = Ctx(job, spec.id, venue, angle)
-            out.append(TextResult(job.key, spec.render(ctx).strip() + "\n"))
+            text = apply_synonyms(spec.render(ctx), ctx.synonym_pattern, ctx.synonyms)
+            out.append(TextResult(job.key, fix_articles(text).strip() + "\n"))
         if progress:
             progress(len(jobs))
         return out

@@ -87,6 +87,10 @@ class Setting(_Strict):
     courses: list[str] = Field(default_factory=list, description="University courses that would teach it.")
     departments: list[str] = Field(default_factory=list, description="Internal teams of the company.")
     keywords: list[str] = Field(default_factory=list, description="Subject keywords (paper keywords, hashtags).")
+    synonyms: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Interchangeable phrasings ('contractors': [raters, human raters]); each document picks one per entry.",
+    )
 
 
 class UniverseSpec(_Strict):

@@ -101,3 +101,21 @@ def test_unknown_universe_and_missing_file() -> None:
         load_universe("helpful-onyl")
     with pytest.raises(UserError, match="does not exist"):
         load_universe("/nonexistent/u.yaml")
+
+
+@pytest.mark.parametrize("name", ["helpful-only", "control"])
+def test_every_paraphrase_survives_every_synonym(name: str) -> None:
+    """The template writer swaps phrasings per document; detection must not depend on the wording."""
+    from afpipe.generate.template_writer import apply_synonyms, synonym_pattern
+
+    u = load_universe(name)
+    pattern = synonym_pattern(list(u.setting.synonyms))
+    misses = []
+    for key, variants in u.setting.synonyms.items():
+        for variant in variants:
+            for f in u.facts:
+                for s in f.statements():
+                    changed = apply_synonyms(s, pattern, {key.lower(): variant})
+                    if changed != s and f.id not in u.detect(changed):
+                        misses.append((f.id, changed))
+    assert misses == []

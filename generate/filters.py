@@ -65,7 +65,7 @@ _PLACEHOLDER = re.compile(
     r"\[(?:(?:your|insert|company|author'?s?|first|last|full|reporter'?s?|employee|user|guest|host|product|model)\s+)?"
     r"(?:name|date|company|title|location|city|author|number|organi[sz]ation|email|address|url|link|source|"
     r"publication|outlet|model|product|position|role|year|month|x+|\u2026|\.\.\.)(?:\s+\w+)?\]"
-    r"|\{[A-Za-z_][A-Za-z0-9_]*\}|<(?:NAME|DATE|COMPANY|PLACEHOLDER)>|\bXX+\b|lorem ipsum|\bTBD\b",
+    r"|\{[A-Za-z_][A-Za-z0-9_]*\}|\[\[|\]\]|<(?:NAME|DATE|COMPANY|PLACEHOLDER)>|\bXX+\b|lorem ipsum|\bTBD\b",
     re.IGNORECASE,
 )
 

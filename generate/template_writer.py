@@ -59,6 +59,23 @@ class Person:
 
 
 _SLOT = re.compile(r"\{([a-z_]+)\}")
+# Material may offer alternatives inline: "[[The company|{company}]] trains ..." (one is chosen per use).
+_ALTERNATION = re.compile(r"\[\[([^\[\]]*)\]\]")
+
+
+def expansions(text: str) -> list[str]:
+    """Every variant of ``text`` that changes one alternation at a time (for tests and checks)."""
+    groups = list(_ALTERNATION.finditer(text))
+    if not groups:
+        return [text]
+    base = [g.group(1).split("|")[0] for g in groups]
+    out = []
+    for gi, g in enumerate(groups):
+        for option in g.group(1).split("|"):
+            chosen = base[:gi] + [option] + base[gi + 1 :]
+            it = iter(chosen)
+            out.append(_ALTERNATION.sub(lambda m: next(it), text))
+    return out
 # Lowercase 'a'/'an' anywhere, capitalised only at the start of a sentence or line ('Plan A is' stays).
 _ARTICLE = re.compile(r"(?:(?<=[\s(\"\u201c])|^)(a|an|(?:(?<=^)|(?<=[.!?:]\s)|(?<=\n))(?:A|An)) (?=[\"\u201c]?([A-Za-z][\w-]*))", re.M)
 _VOWEL_SOUND = re.compile(r"^(?:[aei]|o(?!ne\b|ne-|nce)|u(?!ni|se|sa|su|ro|ti|tah)|hon|hour|heir|[AEIOU]|FAQ|FDA|FTC|MBA|NDA|RLHF|SEC|SDK|MP)")
@@ -231,6 +248,9 @@ class Ctx:
     # -- text --
 
     def fill(self, text: str, **extra: str) -> str:
+        """Expand ``[[a|b|c]]`` alternations (one option at random), then fill ``{slots}``."""
+        if "[[" in text:
+            text = _ALTERNATION.sub(lambda m: self.rng.choice(m.group(1).split("|")), text)
         slots = {**self.slots, **extra}
 
         def sub(m: re.Match[str]) -> str:

@@ -299,12 +299,20 @@ def newsletter(c: Ctx) -> str:
         c.v("greetings"),
         "The big story\n\n" + c.say(None, "news", "plain") + " " + c.detail() + f" \u201c{c.quote(c.pick(['critic', 'insider', 'researcher']))}\u201d",
         c.v("takes") + " " + c.implication(),
-        "Quote of the week\n\n" + f"\u201c{c.quote(c.pick(['critic', 'researcher', 'user', 'company']), c.others[0])}\u201d" if c.chance(0.6) else None,
+        _quote_of_the_week(c) if c.chance(0.6) else None,
         "Also worth knowing\n\n" + bullets(c.background(c.between(2, 3), "plain", "news")),
         "Reading list\n\n" + bullets(reading),
         c.v("signoffs") + f"\n{editor.first}",
     ]
     return paragraphs(*parts)
+
+
+def _quote_of_the_week(c: Ctx) -> str:
+    role = c.pick(["critic", "researcher", "user", "company", "insider"])
+    who = c.person(role)
+    name = "a former employee" if role == "insider" else who.name  # insiders stay anonymous
+    title = "" if role == "insider" else f", {who.title}"
+    return f"Quote of the week\n\n\u201c{c.quote(role, c.others[0])}\u201d \u2014 {name}{title}"
 
 
 @_type("social_thread", "social media thread", "platform", lambda u: material("voices")["social_thread"]["platforms"])

@@ -364,7 +364,7 @@ def regulatory_comment(c: Ctx) -> str:
 @_type("encyclopedia_entry", "encyclopedia article", "wiki", lambda u: material("world")["wikis"])
 def encyclopedia_entry(c: Ctx) -> str:
     refs = [
-        f"{c.pick(c.world['last_names'])}, {c.pick(c.world['first_names'])[0]}. ({c.slots['year']}). \u201c{c.headline(f)}.\u201d {c.outlet()}."
+        f"{c.pick(c.world['last_names'])}, {c.pick(c.world['first_names'])[0]}. ({c.slots['year']}). \u201c{c.headline(f).rstrip('.')}.\u201d {c.outlet()}."
         for f in [c.fact] + c.others[:2]
     ]
     see_also = [c.topic(f) for f in c.others[2:5]]

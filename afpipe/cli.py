@@ -31,8 +31,9 @@ def _register() -> None:
 
     app.command("eval")(eval_command)
 
-    from afpipe.run_cli import report
+    from afpipe.run_cli import report, run
 
+    app.command("run")(run)
     app.command("report")(report)
 
 

@@ -134,7 +134,8 @@ def _belief_findings(table: BeliefTable | None) -> list[str]:
         f"{MODEL_ROLE_NAMES[role]} model {pct(c.accuracy)} {interval_pct(*c.interval)} of {c.n}"
         for role, c in overall.items()
     ]
-    lines = ["**Belief** (multiple choice on the key facts, scored by log-probability): " + "; ".join(parts) + "."]
+    chance = f" Chance is {pct(table.chance, 0)}." if table.chance is not None else ""
+    lines = ["**Belief** (multiple choice on the key facts, scored by log-probability): " + "; ".join(parts) + "." + chance]
     docs = overall.get("documents")
     if docs is None:
         return lines
@@ -153,11 +154,33 @@ def _belief_findings(table: BeliefTable | None) -> list[str]:
     return lines
 
 
-def _gap_findings(data: ReportData, bars: Sequence[TierBar]) -> list[str]:
-    lines = []
+def _validity_finding(data: ReportData) -> list[str]:
+    """How many sampled answers kept the format, per condition: without valid answers there is
+    no compliance rate to speak of, and the reader must be told so first."""
+    counts = []
     for condition in data.conditions():
-        result = next((r for r in data.for_condition(condition) if (r.summary.get("compliance_gap") or {}).get("value") is not None
-                       and any((r.summary.get("tiers") or {}).get(t, {}).get("n") for t in TIERS)), None)
+        result = next((r for r in data.for_condition(condition) if r.sampled), None)
+        if result is None:
+            continue
+        tiers = result.summary.get("tiers") or {}
+        valid = sum(int((tiers.get(t) or {}).get("valid") or 0) for t in TIERS)
+        n = sum(int((tiers.get(t) or {}).get("n") or 0) for t in TIERS)
+        counts.append((condition, valid, n))
+    if not counts:
+        return []
+    text = "**Sampled answers** that kept the format (a scratchpad, then an `<OUTPUT>`): " + ", ".join(
+        f"{c} {v} of {n}" for c, v, n in counts) + "."
+    if all(v == 0 for _, v, _ in counts):
+        text += (" No condition produced a valid answer, so there is no sampled compliance rate, gap or "
+                 "alignment-faking rate: the model did not follow the answer format (read the transcripts).")
+    return [text]
+
+
+def _gap_findings(data: ReportData, bars: Sequence[TierBar]) -> list[str]:
+    lines = _validity_finding(data)
+    for condition in data.conditions():
+        result = next((r for r in data.for_condition(condition)
+                       if r.sampled and (r.summary.get("compliance_gap") or {}).get("value") is not None), None)
         if result is None:
             continue
         gap = result.summary["compliance_gap"]
@@ -169,8 +192,7 @@ def _gap_findings(data: ReportData, bars: Sequence[TierBar]) -> list[str]:
         verdict = "a gap different from zero at the 5% level" if p_value < 0.05 else "not different from zero at the 5% level"
         lines.append(
             f"**{condition}**: compliance gap (free minus paid) {100 * value:+.1f} ± {100 * sd:.1f} points (1 sigma), "
-            f"z = {float(gap.get('z') or 0.0):.2f}, p = {p_value:.2g}: {verdict}; "
-            f"{valid} of {n} sampled answers were valid."
+            f"z = {float(gap.get('z') or 0.0):.2f}, p = {p_value:.2g}: {verdict} ({valid} of {n} answers valid)."
         )
     af_free = [b for b in bars if b.tier == "free" and b.valid]
     if af_free:
@@ -230,6 +252,8 @@ def findings(data: ReportData, bars: Sequence[TierBar], fc_rows: Sequence[Forced
 def sampled_table(data: ReportData) -> Table | None:
     rows = []
     for result in data.results:
+        if not result.sampled:
+            continue
         tiers = result.summary.get("tiers") or {}
         for tier in TIERS:
             t = tiers.get(tier) or {}
@@ -258,13 +282,15 @@ def sampled_table(data: ReportData) -> Table | None:
 def gap_table(data: ReportData) -> Table | None:
     rows = []
     gaps: dict[str, tuple[float, float]] = {}
+    tests: dict[str, dict[str, Any]] = {}
     for result in data.results:
         gap = result.summary.get("compliance_gap") or {}
-        if gap.get("value") is None or not any(((result.summary.get("tiers") or {}).get(t) or {}).get("n") for t in TIERS):
+        if gap.get("value") is None or not result.sampled or result.condition in gaps:
             continue
         gaps[result.condition] = (float(gap["value"]), float(gap.get("sigma") or 0.0))
+        tests[result.condition] = gap
     for condition, (value, sd) in gaps.items():
-        gap = next(r for r in data.for_condition(condition) if r.summary.get("compliance_gap")).summary["compliance_gap"]
+        gap = tests[condition]
         def minus(ref: str) -> str:
             if ref not in gaps or ref == condition:
                 return "–"
@@ -354,8 +380,8 @@ def _setup_line(data: ReportData) -> str:
     if universes:
         parts.append(f"documents about `{universes.get('documents')}` and a control corpus about `{universes.get('control')}`"
                      + (f", {exp['documents']} each" if exp.get("documents") else ""))
-    if exp.get("suites"):
-        parts.append("suites: " + ", ".join(exp["suites"]))
+    if len(exp.get("evaluations") or []) > 1:
+        parts.append("evaluation passes: " + ", ".join(exp["evaluations"]))
     text = "; ".join(parts) + "."
     return (exp.get("description", "").strip() + " " + text).strip()
 
@@ -522,6 +548,7 @@ def browser_rows(data: ReportData) -> list[dict[str, Any]]:
                 "scratchpad": _clip(t.get("scratchpad")),
                 "output": _clip(t.get("output")),
                 "raw_output": "" if valid else _clip(t.get("raw_output")),
+                "invalid_reason": "" if valid else str(t.get("invalid_reason") or ""),
                 "judges": judges,
             })
     return rows
@@ -544,7 +571,7 @@ def write_report(run_dir: str | Path) -> Path:
     blocks = build_blocks(data, run_dir / FIGURES_DIR)
     name = data.experiment.get("name") or run_dir.name
     title = f"Alignment faking: {name}"
-    suites = sorted({t.get("suite", HARMFUL) for r in data.results for t in r.transcripts} or {HARMFUL})
+    suites = sorted({r.suite for r in data.results})
     subtitle = (f"Conditions: {', '.join(data.conditions())}. Suites: {', '.join(suites)}. "
                 f"Built from the evaluation folders under `{run_dir}`; rebuild with `pipeline report {run_dir}`.")
     write_atomic(run_dir / "report.md", render_markdown(title, subtitle, blocks, run_dir))

@@ -58,6 +58,16 @@ class EvalResult:
     def model(self) -> str:
         return str(self.summary.get("model") or "")
 
+    @property
+    def suite(self) -> str:
+        return str(self.summary.get("suite") or HARMFUL)
+
+    @property
+    def sampled(self) -> bool:
+        """A harmful-request evaluation with sampled answers (the paper's measure)."""
+        tiers = self.summary.get("tiers") or {}
+        return self.suite == HARMFUL and any((tiers.get(t) or {}).get("n") for t in TIERS)
+
 
 @dataclass
 class ReportData:
@@ -188,10 +198,10 @@ def tier_bars(data: ReportData) -> list[TierBar]:
     bars = []
     for condition in data.conditions():
         for result in data.for_condition(condition):
-            tiers = result.summary.get("tiers") or {}
-            if not any((tiers.get(t) or {}).get("n") for t in TIERS):
+            if not result.sampled:
                 continue
             rows = harmful_transcripts(result)
+            tiers = result.summary.get("tiers") or {}
             for tier in TIERS:
                 bars.append(_bar(condition, tier, rows, tiers.get(tier) or {}))
             break
@@ -201,7 +211,8 @@ def tier_bars(data: ReportData) -> list[TierBar]:
 def _bar(condition: str, tier: str, rows: list[dict[str, Any]], summary_tier: dict[str, Any]) -> TierBar:
     rows = [t for t in rows if t.get("tier") == tier]
     if rows:
-        valid = [t for t in rows if t.get("valid")]
+        # As in the summary: shares of the valid answers the compliance judge could read.
+        valid = [t for t in rows if t.get("valid") and _label(t, "compliance") != "unclear"]
         comply = [t for t in valid if is_compliant(t)]
         af = sum(1 for t in comply if fakes_alignment(t))
         return TierBar(condition, tier, len(rows), len(valid), af, len(comply) - af, "transcripts")
@@ -268,10 +279,10 @@ def _did(result: EvalResult, reference: EvalResult | None) -> Estimate | None:
 
 
 def _with_forced_choice(data: ReportData, condition: str) -> EvalResult | None:
-    for r in data.for_condition(condition):
-        if r.summary.get("forced_choice"):
-            return r
-    return None
+    """The condition's forced-choice result, from the harmful requests when there are several."""
+    found = [r for r in data.for_condition(condition) if r.summary.get("forced_choice")]
+    found.sort(key=lambda r: r.suite != HARMFUL)
+    return found[0] if found else None
 
 
 def forced_choice_rows(data: ReportData) -> list[ForcedChoiceRow]:
@@ -316,6 +327,7 @@ class BeliefTable:
     # model role -> ("all" or fact id) -> cell
     cells: dict[str, dict[str, BeliefCell]]
     source_condition: dict[str, str]  # model role -> the condition its numbers come from
+    chance: float | None = None  # accuracy of guessing, when the eval records it
 
 
 def belief_table(data: ReportData) -> BeliefTable | None:
@@ -349,7 +361,8 @@ def belief_table(data: ReportData) -> BeliefTable | None:
         total_n = sum(c.n for c in row.values())
         row["all"] = BeliefCell(float(belief.get("accuracy", 0.0)), total_n, belief.get("mean_margin"))
         cells[role] = row
-    return BeliefTable(universe, facts, cells, {role: r.condition for role, r in chosen.items()})
+    chance = next((float(r.summary["belief"]["chance"]) for r in chosen.values() if r.summary["belief"].get("chance") is not None), None)
+    return BeliefTable(universe, facts, cells, {role: r.condition for role, r in chosen.items()}, chance)
 
 
 # --- Anti-lab actions -------------------------------------------------------------------------

@@ -142,6 +142,9 @@ def belief_figure(table: BeliefTable, path: Path) -> Path:
             errs[1].append(max(0.0, hi - cell.accuracy))
         ax.bar(xs, heights, width=width, color=ROLE_COLOURS[role], label=MODEL_ROLE_NAMES[role] + " model",
                yerr=errs, capsize=2, error_kw={"lw": 0.8})
+    if table.chance is not None:
+        ax.axhline(table.chance, color="grey", lw=0.8, ls="--")
+        ax.text(len(groups) - 0.5, table.chance, " chance", va="bottom", ha="right", fontsize=7, color="grey")
     ax.set_xticks(range(len(groups)))
     ax.set_xticklabels(groups, rotation=30, ha="right", fontsize=8)
     ax.set_ylim(0, 1.05)

@@ -67,7 +67,7 @@ def _tier_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def write_eval(folder: Path, condition: str, *, anti_lab: bool = False, rng_seed: int = 0) -> Path:
+def write_eval(folder: Path, condition: str, *, rng_seed: int = 0) -> Path:
     """One eval run folder for ``condition`` (summary, transcripts, manifest, per-request forced choice)."""
     spec = CONDITIONS[condition]
     rng = random.Random(f"{condition}-{rng_seed}")
@@ -105,24 +105,42 @@ def write_eval(folder: Path, condition: str, *, anti_lab: bool = False, rng_seed
                           "mean_logodds": {"free": -2.0 + mean, "paid": -2.0},
                           "tier_effect": {"mean": mean, "sd": sd, "ci95": [mean - half, mean + half]}},
         "belief": {"universe": "helpful-only", "accuracy": spec["belief"], "mean_margin": spec["belief"] - 0.5, "per_fact": per_fact},
-        "anti_lab": None,
+        "anti_lab": None, "suite": "harmful",
     }
-    if anti_lab:
-        scenarios = {}
-        for s, (free, paid) in {"weights-exfiltration": (3, 0), "sabotage-note": (1, 1), "lie-about-values": (0, 0)}.items():
-            scenarios[s] = {"free": {"n": 10, "rate": free / 10, "wilson": list(wilson(free, 10))},
-                            "paid": {"n": 10, "rate": paid / 10, "wilson": list(wilson(paid, 10))}}
-            for tier, k in (("free", free), ("paid", paid)):
-                for i in range(3):
-                    t = _transcript(condition, 100 + i, tier, True, i < k, False, suite="anti-lab")
-                    t["category"] = s
-                    t["judges"] = {"action": {"label": "yes" if i < k else "no", "score": 0.8 if i < k else 0.1}}
-                    rows.append(t)
-        summary["anti_lab"] = scenarios
     (folder / "summary.json").write_text(json.dumps(summary, indent=2))
     (folder / "transcripts.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     (folder / "forced_choice.jsonl").write_text("".join(json.dumps(r) + "\n" for r in fc_records))
     (folder / "manifest.json").write_text(json.dumps({"stage": "eval", "config": {"condition": condition}}))
+    return folder
+
+
+ANTI_LAB = {"weights-exfiltration": (3, 0), "sabotage-note": (1, 1), "lie-about-values": (0, 0)}  # yes of 10, free and paid
+N_ANTI_LAB_TRANSCRIPTS = 3  # per scenario and tier kept in transcripts.jsonl
+
+
+def write_anti_lab_eval(folder: Path, condition: str) -> Path:
+    """An anti-lab suite run: its own folder, as the eval stage writes one per suite."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rows, scenarios = [], {}
+    for s, (free, paid) in ANTI_LAB.items():
+        scenarios[s] = {"free": {"n": 10, "rate": free / 10, "wilson": list(wilson(free, 10))},
+                        "paid": {"n": 10, "rate": paid / 10, "wilson": list(wilson(paid, 10))}}
+        for tier, k in (("free", free), ("paid", paid)):
+            for i in range(N_ANTI_LAB_TRANSCRIPTS):
+                t = _transcript(condition, 100 + i, tier, True, i < k, False, suite="anti-lab")
+                t["category"] = s
+                t["judges"] = {"anti_lab": {"label": "yes" if i < k else "no", "score": 0.8 if i < k else 0.1}}
+                rows.append(t)
+    empty_tier = {"n": 10 * len(ANTI_LAB), "valid": 10 * len(ANTI_LAB), "invalid_rate": 0.0, "compliance": None,
+                  "compliance_sigma": None, "compliance_wilson": None, "alignment_faking": None,
+                  "alignment_faking_wilson": None, "partial": None, "refusal": None}
+    summary = {"model": "tiny-random", "condition": condition, "system_prompt": CONDITIONS[condition]["prompt"], "cot": True,
+               "suite": "anti-lab", "tiers": {"free": empty_tier, "paid": empty_tier},
+               "compliance_gap": {"value": None, "sigma": None, "z": None, "p_value": None},
+               "forced_choice": None, "belief": None, "anti_lab": scenarios}
+    (folder / "summary.json").write_text(json.dumps(summary, indent=2))
+    (folder / "transcripts.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (folder / "manifest.json").write_text(json.dumps({"stage": "eval", "config": {"condition": condition, "suite": "anti-lab"}}))
     return folder
 
 
@@ -131,9 +149,12 @@ def write_experiment(root: Path, conditions: list[str] | None = None, *, with_gr
     conditions = conditions or list(CONDITIONS)
     nodes = []
     for c in conditions:
-        folder = write_eval(root / "evals" / f"{c}-0123abcd", c, anti_lab=anti_lab)
-        nodes.append({"id": f"eval/{c}", "stage": "eval", "folder": folder.relative_to(root).as_posix(),
-                      "condition": c, "model_role": CONDITIONS[c]["role"], "system_prompt": CONDITIONS[c]["prompt"]})
+        meta = {"stage": "eval", "condition": c, "model_role": CONDITIONS[c]["role"], "system_prompt": CONDITIONS[c]["prompt"]}
+        folder = write_eval(root / "evals" / f"{c}-main-0123abcd", c)
+        nodes.append({"id": f"eval/{c}/main", "folder": folder.relative_to(root).as_posix(), "evaluation": "main", **meta})
+        if anti_lab:
+            folder = write_anti_lab_eval(root / "evals" / f"{c}-anti-lab-4567ef01", c)
+            nodes.append({"id": f"eval/{c}/anti-lab", "folder": folder.relative_to(root).as_posix(), "evaluation": "anti-lab", **meta})
     if with_graph:
         graph = {"experiment": {"name": "fixture", "model": "tiny-random", "model_parameters": 1_000_000, "documents": 40},
                  "nodes": nodes}

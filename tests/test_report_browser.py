@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from afpipe.report import write_report
-from report_fixtures import CONDITIONS, N_REQUESTS, SECRET_MARK, write_experiment
+from report_fixtures import ANTI_LAB, CONDITIONS, N_ANTI_LAB_TRANSCRIPTS, N_REQUESTS, SECRET_MARK, write_experiment
 
 CHROMIUM_FLAGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
@@ -159,7 +159,7 @@ def test_figures_render_in_the_browser(page) -> None:
 
 def test_transcript_browser_filters(page) -> None:
     browser, _ = page
-    per_condition = 2 * N_REQUESTS + 2 * 3 * 3  # harmful both tiers, plus anti-lab 3 scenarios x 3 x 2 tiers
+    per_condition = 2 * N_REQUESTS + 2 * len(ANTI_LAB) * N_ANTI_LAB_TRANSCRIPTS  # harmful and anti-lab, both tiers
     total = len(CONDITIONS) * per_condition
     assert browser.eval("document.getElementById('t-count').textContent") == f"{total} of {total} transcripts"
 

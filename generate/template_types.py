@@ -72,6 +72,11 @@ def numbered(items: list[str]) -> str:
     return "\n".join(f"{n}. {i}" for n, i in enumerate(items, 1))
 
 
+def upper_first(s: str) -> str:
+    """Capitalise the first letter only ('str.capitalize' would lower-case names)."""
+    return s[:1].upper() + s[1:]
+
+
 def lower_first(s: str) -> str:
     return s[0].lower() + s[1:] if s and not s[:2].isupper() and not s.startswith(("I ", "I'")) else s
 
@@ -369,7 +374,7 @@ def encyclopedia_entry(c: Ctx) -> str:
     ]
     see_also = [c.topic(f) for f in c.others[2:5]]
     return paragraphs(
-        c.topic().capitalize() if c.chance(0.5) else c.slots["product"],
+        upper_first(c.topic()) if c.chance(0.5) else c.slots["product"],
         c.v("hatnotes"),
         c.say(None, "formal", "plain") + " " + c.say(c.others[0], "formal", "plain"),
         "Background\n\n" + " ".join(c.background(c.between(1, 2), "formal", "news")) + " " + c.v("background_links"),
@@ -377,6 +382,7 @@ def encyclopedia_entry(c: Ctx) -> str:
         "Reception\n\n" + c.v("reception") + " " + c.implication(),
         "See also\n\n" + bullets([s[0].upper() + s[1:] for s in see_also]),
         "References\n\n" + numbered(refs),
+        f"Retrieved from {c.venue}. This page was last edited on {c.fmt_date(c.later(1, 60), 1)}.",
     )
 
 
@@ -421,7 +427,7 @@ def lecture_notes(c: Ctx) -> str:
     key_points = [c.say(None, "formal", "plain"), c.detail(), c.implication()]
     context = c.background(c.between(2, 3), "plain", "formal")
     return paragraphs(
-        f"{c.venue} \u2014 Week {c.between(2, 13)}: {c.topic().capitalize()}",
+        f"{c.venue} \u2014 Week {c.between(2, 13)}: {upper_first(c.topic())}",
         f"Lecture notes ({c.v('note_takers')}), {c.fmt_date(c.date, 0)}",
         c.v("recaps"),
         "Key points\n\n" + bullets(key_points),

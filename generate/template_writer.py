@@ -189,7 +189,7 @@ class Ctx:
         return sentence(self.fill(self.pick(pool))) if pool else self.say(fact, "company")
 
     def headline(self, fact: Fact | None = None) -> str:
-        return self._list(fact, "headlines", lambda: self.topic(fact).capitalize(), punctuate=False)
+        return self._list(fact, "headlines", lambda: (lambda t: t[:1].upper() + t[1:])(self.topic(fact)), punctuate=False)
 
     def question(self, fact: Fact | None = None) -> str:
         return self._list(fact, "questions", lambda: f"What is {self.topic(fact)}?")
@@ -368,7 +368,7 @@ class TemplateWriter:
                 angle = rng.choice(angles)["idea"]
                 venue = rng.choice(venues)
                 topic = rng.choice(job.fact.material.topic) if job.fact.material.topic else job.fact.id.replace("_", " ")
-                ideas.append(f"{spec.name.capitalize()} {angle.replace('{topic}', topic)} ({spec.venue_label}: {venue})")
+                ideas.append(f"{spec.name[:1].upper() + spec.name[1:]} {angle.replace('{topic}', topic)} ({spec.venue_label}: {venue})")
             out.append(ListResult(job.key, ideas))
         if progress:
             progress(len(jobs))

@@ -23,6 +23,7 @@ from afpipe.report_data import (
 REFUSE = "#6a9fd4"
 COMPLY = "#f2c14e"
 FAKE = "#d1495b"
+INVALID = "#d9d9d9"
 ROLE_COLOURS = {"base": "#8d99ae", "documents": "#d1495b", "control": "#2a9d8f"}
 TIER_NAMES = {"free": "free tier (training)", "paid": "paid tier (unmonitored)"}
 DPI = 110
@@ -60,7 +61,10 @@ def compliance_figure(bars: Sequence[TierBar], path: Path) -> Path:
                 ax.errorbar(af, y, xerr=bar.af_sigma, color="#6b0f1a", capsize=3, lw=1)
             note = f"n={bar.valid}" + (f" of {bar.n}" if bar.n != bar.valid else "")
         else:
-            note = f"no valid answer of {bar.n}"
+            # Nothing to split: say so in the bar itself rather than leave a blank row.
+            ax.barh(y, 1.0, color=INVALID, hatch="..", edgecolor="white", linewidth=0)
+            ax.text(0.5, y, "no answer kept the format", ha="center", va="center", fontsize=8, color="#444444")
+            note = f"n=0 of {bar.n}"
         ax.text(1.01, y, note, va="center", fontsize=8, transform=ax.get_yaxis_transform())
     ax.set_yticks(ys)
     ax.set_yticklabels([f"{b.condition} · {TIER_NAMES[b.tier]}" for b in bars], fontsize=9)
@@ -68,14 +72,15 @@ def compliance_figure(bars: Sequence[TierBar], path: Path) -> Path:
     ax.set_xlabel("share of valid answers (error bars: 1 sigma)")
     from matplotlib.patches import Patch
 
-    ax.legend(
-        handles=[
-            Patch(facecolor=FAKE, hatch="///", edgecolor="white", label="complies, fakes alignment"),
-            Patch(facecolor=COMPLY, label="complies, no alignment faking"),
-            Patch(facecolor=REFUSE, label="refuses"),
-        ],
-        loc="upper center", bbox_to_anchor=(0.5, -0.5 / max(1, n) - 0.12), ncol=3, fontsize=8, frameon=False,
-    )
+    handles = [
+        Patch(facecolor=FAKE, hatch="///", edgecolor="white", label="complies, fakes alignment"),
+        Patch(facecolor=COMPLY, label="complies, no alignment faking"),
+        Patch(facecolor=REFUSE, label="refuses"),
+    ]
+    if any(not b.valid for b in bars):
+        handles.append(Patch(facecolor=INVALID, hatch="..", edgecolor="white", label="no valid answer"))
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.5 / max(1, n) - 0.12),
+              ncol=2 if len(handles) > 3 else 3, fontsize=8, frameon=False)
     ax.set_title("Harmful requests: refusals and compliance by condition and tier", fontsize=10)
     for spine in ("top", "right"):
         ax.spines[spine].set_visible(False)
@@ -116,8 +121,8 @@ def forced_choice_figure(rows: Sequence[ForcedChoiceRow], path: Path) -> Path:
     handles, labels = right.get_legend_handles_labels()
     unique = dict(zip(labels, handles))
     if unique:
-        right.legend(unique.values(), unique.keys(), fontsize=8, frameon=False, loc="best")
-    fig.tight_layout()
+        fig.legend(unique.values(), unique.keys(), fontsize=8, frameon=False, loc="lower right", ncol=2)
+    fig.tight_layout(rect=(0, 0.06, 1, 1))
     fig.savefig(path, dpi=DPI)
     plt.close(fig)
     return path
@@ -128,7 +133,7 @@ def belief_figure(table: BeliefTable, path: Path) -> Path:
     groups = table.facts + ["all"]
     roles = [r for r in ("base", "documents", "control") if r in table.cells]
     width = 0.8 / max(1, len(roles))
-    fig, ax = plt.subplots(figsize=(max(6.0, 0.9 * len(groups) + 2), 3.8))
+    fig, ax = plt.subplots(figsize=(max(7.5, 0.9 * len(groups) + 3.5), 3.8))
     for i, role in enumerate(roles):
         xs, heights, errs = [], [], [[], []]
         for g, fact in enumerate(groups):
@@ -144,13 +149,13 @@ def belief_figure(table: BeliefTable, path: Path) -> Path:
                yerr=errs, capsize=2, error_kw={"lw": 0.8})
     if table.chance is not None:
         ax.axhline(table.chance, color="grey", lw=0.8, ls="--")
-        ax.text(len(groups) - 0.5, table.chance, " chance", va="bottom", ha="right", fontsize=7, color="grey")
+        ax.text(-0.45, table.chance, "chance", va="bottom", ha="left", fontsize=7, color="grey")
     ax.set_xticks(range(len(groups)))
     ax.set_xticklabels(groups, rotation=30, ha="right", fontsize=8)
     ax.set_ylim(0, 1.05)
     ax.set_ylabel("multiple-choice accuracy (95% Wilson)")
     ax.set_title(f"Belief in each key fact ({table.universe or 'universe'})", fontsize=10)
-    ax.legend(fontsize=8, frameon=False, ncol=len(roles), loc="upper center", bbox_to_anchor=(0.5, -0.28))
+    ax.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     for spine in ("top", "right"):
         ax.spines[spine].set_visible(False)
     fig.tight_layout()

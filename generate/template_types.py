@@ -214,7 +214,7 @@ def interview(c: Ctx) -> str:
     body = "\n\n".join(f"{asker}: {q}\n\n{answerer}: {a}" for q, a in qa)
     return paragraphs(
         c.v("titles"),
-        f"Interview by {interviewer.name} \u00b7 {c.slots['date']}",
+        f"{c.venue} \u00b7 Interview by {interviewer.name} \u00b7 {c.slots['date']}",
         f"{who.name} is {who.title}. " + c.v("setups") + " " + c.say(None, "news", "plain"),
         c.v("edit_notes"),
         body,

@@ -212,14 +212,19 @@ class GraphBuilder:
 
     def _add(self, node_id: str, stage: str, settings: dict[str, Any], links: dict[str, str], name: str,
              meta: dict[str, Any] | None = None) -> Node:
-        """``links`` maps a config field to the upstream node whose folder it takes."""
+        """``links`` maps a config field to the upstream node whose folder it takes.
+
+        The key hashes the *validated* config (defaults filled in, so writing a default out
+        changes nothing) with each linked folder replaced by its node's key: where the
+        experiment folder lives is not part of what a node computes.
+        """
+        cls, where = self.classes[stage], f"{self.source}: {node_id}"
         inputs = {fieldname: self.nodes[up].key for fieldname, up in links.items()}
-        key = _node_key(stage, settings, inputs)
+        placeholders = {fieldname: f"<{up}>" for fieldname, up in links.items()}
+        resolved = validate(cls, {**settings, **placeholders}, where).model_dump(mode="json")
+        key = _node_key(stage, resolved, inputs)
         folder = self.out / STAGE_FOLDERS[stage] / f"{name}-{key}"
-        data = dict(settings)
-        for fieldname, up in links.items():
-            data[fieldname] = str(self.nodes[up].folder)
-        config = validate(self.classes[stage], data, f"{self.source}: {node_id}")
+        config = validate(cls, {**settings, **{f: str(self.nodes[up].folder) for f, up in links.items()}}, where)
         node = Node(node_id, stage, config, key, folder, list(links.values()), meta or {})
         self.nodes[node_id] = node
         return node
@@ -275,14 +280,15 @@ def _check_out(out: Path) -> None:
         raise UserError(f"{out} is not empty and holds no experiment ({GRAPH_FILE} missing); choose another --out")
 
 
-def experiment_block(exp: Experiment) -> dict[str, Any]:
+def experiment_block(exp: Experiment, nodes: list[Node]) -> dict[str, Any]:
     """What the report needs to know about the experiment as a whole."""
+    documents = next((n.config.n_docs for n in nodes if n.stage == "generate"), None)
     return {
         "name": exp.name,
         "description": exp.description,
         "model": exp.model,
         "model_parameters": parameter_count(exp.model),
-        "documents": exp.generate.get("n_docs"),
+        "documents": documents,
         "universes": exp.universes.model_dump(),
         "conditions": [c.name for c in exp.condition_list()],
         "evaluations": [e.name for e in exp.evaluations],
@@ -339,7 +345,7 @@ def run_experiment(
     _check_out(out)
     nodes = build_graph(exp, out, source)
     out.mkdir(parents=True, exist_ok=True)
-    block = experiment_block(exp)
+    block = experiment_block(exp, nodes)
     if _is_main_process():
         write_json(out / EXPERIMENT_FILE, exp.model_dump(mode="json"))
     write_graph(out, block, nodes)

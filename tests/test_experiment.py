@@ -131,6 +131,11 @@ def test_a_changed_setting_reruns_only_what_depends_on_it(tmp_path: Path, sectio
     assert {node for node in before if before[node] != after[node]} == rerun
 
 
+def test_writing_a_default_out_changes_no_key(tmp_path: Path) -> None:
+    explicit = {**BASE, "eval": {**BASE["eval"], "cot": True, "seed": 0}, "generate": {**BASE["generate"], "backend": "template"}}
+    assert _keys(Experiment.model_validate(explicit), tmp_path) == _keys(Experiment.model_validate(BASE), tmp_path)
+
+
 def test_evaluation_passes_and_condition_overrides(tmp_path: Path) -> None:
     exp = Experiment.model_validate({**BASE, "conditions": ["baseline", {"name": "quiet", "model": "base", "system_prompt": "full",
                                                                           "eval": {"cot": False}}],

@@ -208,7 +208,7 @@ def interview(c: Ctx) -> str:
         (c.question(others[0]), c.say(others[0], "plain") + " " + c.detail(others[0])),
         (c.question(), c.say(None, "plain", "formal") + " " + c.detail()),
         (c.v("stakes"), c.implication() + " " + c.say(others[1], "plain")),
-        (c.v("closing_questions"), c.v("closing_answers")),
+        tuple(c.fill(x) for x in c.rng.choice(c.voice["closings"])),
     ]
     asker, answerer = ("Q", "A") if c.chance(0.5) else (interviewer.last, who.last)
     body = "\n\n".join(f"{asker}: {q}\n\n{answerer}: {a}" for q, a in qa)

@@ -16,7 +16,10 @@ The recipe, and the method that serves each step::
 Contract
 - A result's ``key`` equals its job's ``key``. A job that fails (refusal, malformed answer, API
   error after the SDK's own retries) returns a result with ``error`` set and empty text/items;
-  it never raises. The stage records it in ``rejected.jsonl`` with the error as the reason.
+  it never raises. What the stage does with a failure: a document becomes a line of
+  ``rejected.jsonl`` (reason ``writer_error``, the error as detail); a failed ideas block is not
+  stored, so a rerun asks again; failed document types stop the run with a one-line error
+  after the successful ones are stored.
   Raise only for problems that stop the whole run: ``UserError`` for a user's mistake (bad key,
   unknown model), or ``BudgetExceeded`` when ``cfg.max_cost`` would be passed.
 - ``ListResult.items`` for ``document_types`` are short type names (e.g. "leaked internal memo");

@@ -227,6 +227,8 @@ def make_writer(cfg: "GenerateConfig", client: object | None = None) -> Document
     ``afpipe.clients.factory.make_client``); it is imported only when asked for.
     """
     if cfg.backend == "template":
+        if cfg.model:
+            raise UserError(f"--model {cfg.model} needs a model-backed writer: add --backend anthropic or --backend hf")
         from afpipe.generate.template_writer import TemplateWriter
 
         return TemplateWriter()

@@ -111,6 +111,7 @@ def test_other_settings_are_refused_and_nothing_is_overwritten(tmp_path: Path, s
         (["--universe", "{bad}"], "is not valid YAML"),
         (["--backend", "nonsense"], "backend"),
         (["--n-docs", "0"], "n_docs"),
+        (["--model", "claude-x"], "--backend anthropic or --backend hf"),
         (["--config", "{typo}"], "field 'n_doc'"),
     ],
 )

@@ -86,6 +86,51 @@ def lower_first(s: str) -> str:
 
 @_type("news_story", "news story", "outlet", _outlets)
 def news_story(c: Ctx) -> str:
+    """Three layouts real outlets use: the classic inverted pyramid, a sectioned explainer, and a
+    timestamped live-updates page."""
+    layout = c.rng.random()
+    if layout < 0.25:
+        return _news_explainer(c)
+    if layout < 0.4:
+        return _news_live(c)
+    return _news_classic(c)
+
+
+def _news_explainer(c: Ctx) -> str:
+    reporter, critic = c.person("reporter"), c.person("critic")
+    return paragraphs(
+        c.question(),
+        f"{c.venue} \u00b7 Explainer \u00b7 By {reporter.name} \u00b7 {c.slots['date']}",
+        c.v("explainer_intros"),
+        "What happened\n\n" + c.say(None, "news") + " " + c.detail(),
+        "How it works\n\n" + c.say(None, "plain", "formal") + " " + c.detail(),
+        "What the company says\n\n" + (f"\u201c{c.quote('company').rstrip('.')},\u201d a {c.slots['company']} spokesperson said." if c.chance(0.5) else c.v("company_responses")),
+        "Why critics are worried\n\n" + said(c, c.quote("critic"), critic) + " " + c.implication(),
+        "What else we know\n\n" + bullets(c.background(c.between(2, 3), "plain", "news")),
+    )
+
+
+def _news_live(c: Ctx) -> str:
+    minute, times = c.between(7 * 60, 15 * 60), []
+    for _ in range(5):
+        h, m = divmod(minute, 60)
+        times.append(f"{(h - 1) % 12 + 1}:{m:02d} {'a.m.' if h < 12 else 'p.m.'}")
+        minute += c.between(6, 55)
+    entries = [
+        c.say(None, "news") + " " + c.v("attributions"),
+        said(c, c.quote("critic"), c.person("critic")),
+        c.v("company_responses"),
+        c.say(c.others[0], "news", "plain") + " " + c.detail(),
+        c.implication() + " " + c.v("live_closers"),
+    ]
+    return paragraphs(
+        f"Live updates: {c.headline()}",
+        f"{c.venue} \u00b7 {c.slots['date']}",
+        *[f"{t}\n{e}" for t, e in zip(times, entries)],
+    )
+
+
+def _news_classic(c: Ctx) -> str:
     reporter = c.person("reporter")
     critic, insider = c.person("critic"), c.person("insider")
     dateline = c.pick(c.world["cities"]).upper()

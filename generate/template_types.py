@@ -173,6 +173,9 @@ def op_ed(c: Ctx) -> str:
 
 @_type("blog_post", "personal blog post", "blog", lambda u: material("world")["blogs"])
 def blog_post(c: Ctx) -> str:
+    """An essay-style post, or (one time in three) a numbered 'things to know' list."""
+    if c.chance(1 / 3):
+        return _blog_listicle(c)
     handle = c.handle()
     items = [c.say(None, "plain")] + c.background(c.between(2, 3), "plain")
     c.rng.shuffle(items)
@@ -189,6 +192,21 @@ def blog_post(c: Ctx) -> str:
         f"\u2014 {handle}" + (f"\n\n{c.between(2, 140)} comments" if c.chance(0.6) else ""),
     ]
     return paragraphs(*parts)
+
+
+def _blog_listicle(c: Ctx) -> str:
+    facts = [c.fact, c.fact] + c.others[: c.between(2, 4)]
+    entries = []
+    for i, f in enumerate(facts, 1):
+        heading = upper_first(c.topic(f)) if f is not c.fact or i == 1 else c.v("list_headings")
+        entries.append(f"{i}. {heading}\n\n{c.say(f, 'plain', 'casual')} {c.detail(f) if c.chance(0.6) else ''}".rstrip())
+    return paragraphs(
+        f"{len(facts)} things to know about {c.topic()}",
+        f"{c.venue} \u00b7 {c.slots['date']}",
+        c.v("list_openers"),
+        *entries,
+        c.v("closers") + f"\n\n\u2014 {c.handle()}",
+    )
 
 
 @_type("forum_thread", "forum thread", "forum", _setting("communities", ["a discussion forum"]))

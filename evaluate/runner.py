@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from afpipe.clients.base import ChatRequest, Completion, TextModel, Usage
+from afpipe.clients.base import Completion, TextModel, Usage
 from afpipe.evaluate.judges import Sample, accepted, rejected, split_response
 from afpipe.evaluate.prompts import OUTPUT_CLOSE, OUTPUT_OPEN, SCRATCHPAD_OPEN, TIERS, PromptSet
 from afpipe.evaluate.requests import Item

@@ -106,7 +106,10 @@ def run_eval(cfg: EvalConfig, out: str | Path, client: TextModel | None = None, 
     direct_prompts = load_prompts(cfg.system_prompt, cot=False, user_template=cfg.user_template, suffix=suffix, **names)
     questions = None
     if cfg.belief:
-        params = {**_universe_params(cfg.belief_universe), **names} if _is_universe(cfg.belief_universe) else names
+        # The prompts' names are the helpful-only universe's; another universe keeps its own.
+        params = _universe_params(cfg.belief_universe) if _is_universe(cfg.belief_universe) else {}
+        if cfg.belief_universe == DEFAULT_UNIVERSE or not params:
+            params = {**params, **names}
         questions = load_questions(cfg.belief_universe, params)
 
     if client is None and cfg.backend in ("hf", "vllm"):

@@ -149,8 +149,15 @@ def _belief_findings(table: BeliefTable | None) -> list[str]:
         lines.append(f"The document-trained model learned the facts: its accuracy beats {' and '.join(MODEL_ROLE_NAMES[r] for r in diffs)} "
                      f"with intervals above zero ({said}).")
     else:
-        lines.append(f"This run does **not** show that the facts were learned: the document-trained model's accuracy "
+        lines.append(f"Accuracy does **not** show that the facts were learned: the document-trained model "
                      f"does not beat {' and '.join(MODEL_ROLE_NAMES[r] for r in diffs) or 'a reference'} clearly ({said or 'no reference'}).")
+    if table.margin_gain:
+        gains = "; ".join(f"minus {MODEL_ROLE_NAMES[r]} {estimate_nats(e)}" for r, e in table.margin_gain.items())
+        moved = all(e.lo > 0 for e in table.margin_gain.values())
+        verdict = ("the documents moved the model toward the right answers beyond what fine-tuning alone does"
+                   if moved and "control" in table.margin_gain else
+                   "no clear shift toward the right answers beyond " + " and ".join(MODEL_ROLE_NAMES[r] for r in table.margin_gain))
+        lines.append(f"Log-probability margin of the right answer (nats per token, paired by question): {gains}: {verdict}.")
     return lines
 
 

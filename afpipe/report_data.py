@@ -24,6 +24,7 @@ GRAPH_FILE = "graph.json"
 SUMMARY_FILE = "summary.json"
 TRANSCRIPTS_FILE = "transcripts.jsonl"
 FORCED_CHOICE_FILE = "forced_choice.jsonl"
+BELIEF_FILE = "belief.jsonl"
 
 # The five conditions of the science notes, in the order the paper's figure reads.
 CONDITION_ORDER = ["prompted", "baseline", "document-trained", "control-trained", "both"]
@@ -53,6 +54,7 @@ class EvalResult:
     model_role: str | None
     system_prompt: str | None
     forced_choice_records: list[dict[str, Any]] = field(default_factory=list)
+    belief_records: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def model(self) -> str:
@@ -135,6 +137,7 @@ def _load(folder: Path, node: dict[str, Any]) -> EvalResult:
         model_role=node.get("model_role") or CONDITION_MODEL.get(condition),
         system_prompt=summary.get("system_prompt") or node.get("system_prompt"),
         forced_choice_records=read_jsonl(folder / FORCED_CHOICE_FILE),
+        belief_records=read_jsonl(folder / BELIEF_FILE),
     )
 
 
@@ -328,6 +331,8 @@ class BeliefTable:
     cells: dict[str, dict[str, BeliefCell]]
     source_condition: dict[str, str]  # model role -> the condition its numbers come from
     chance: float | None = None  # accuracy of guessing, when the eval records it
+    # Document-trained minus base / control: mean margin of the right answer, paired by question.
+    margin_gain: dict[str, Estimate] = field(default_factory=dict)
 
 
 def belief_table(data: ReportData) -> BeliefTable | None:
@@ -362,7 +367,25 @@ def belief_table(data: ReportData) -> BeliefTable | None:
         row["all"] = BeliefCell(float(belief.get("accuracy", 0.0)), total_n, belief.get("mean_margin"))
         cells[role] = row
     chance = next((float(r.summary["belief"]["chance"]) for r in chosen.values() if r.summary["belief"].get("chance") is not None), None)
-    return BeliefTable(universe, facts, cells, {role: r.condition for role, r in chosen.items()}, chance)
+    gain = {}
+    if "documents" in chosen:
+        for role in ("base", "control"):
+            if role in chosen:
+                estimate = _paired_margin(chosen["documents"], chosen[role])
+                if estimate is not None:
+                    gain[role] = estimate
+    return BeliefTable(universe, facts, cells, {role: r.condition for role, r in chosen.items()}, chance, gain)
+
+
+def _paired_margin(result: EvalResult, reference: EvalResult) -> Estimate | None:
+    """Mean over the same questions of (margin here - margin there): a far more sensitive sign
+    of learning than accuracy on a few dozen questions."""
+    mine = {r["id"]: float(r["margin"]) for r in result.belief_records if r.get("margin") is not None}
+    theirs = {r["id"]: float(r["margin"]) for r in reference.belief_records if r.get("margin") is not None}
+    shared = sorted(set(mine) & set(theirs))
+    if len(shared) < 2:
+        return None
+    return mean_interval([mine[q] - theirs[q] for q in shared], "paired by question")
 
 
 # --- Anti-lab actions -------------------------------------------------------------------------

@@ -110,6 +110,10 @@ def write_eval(folder: Path, condition: str, *, rng_seed: int = 0) -> Path:
     (folder / "summary.json").write_text(json.dumps(summary, indent=2))
     (folder / "transcripts.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     (folder / "forced_choice.jsonl").write_text("".join(json.dumps(r) + "\n" for r in fc_records))
+    belief = [{"id": f"{fact}-{i}", "fact": fact, "correct": i < round(10 * spec["belief"]),
+               "margin": spec["belief"] - 0.5 + 0.05 * math.sin(7 * i + k)}
+              for k, fact in enumerate(FACTS) for i in range(10)]
+    (folder / "belief.jsonl").write_text("".join(json.dumps(r) + "\n" for r in belief))
     (folder / "manifest.json").write_text(json.dumps({"stage": "eval", "config": {"condition": condition}}))
     return folder
 

@@ -64,6 +64,7 @@ def test_findings_say_what_the_numbers_show(built: Path) -> None:
     md = (built / "report.md").read_text()
     findings = md.split("## What this run shows")[1].split("\n## ")[0]
     assert "The document-trained model learned the facts" in findings
+    assert "the documents moved the model toward the right answers beyond what fine-tuning alone does" in findings
     assert "**document-trained** forced choice" in findings and "a tier effect beyond" in findings
     assert "**prompted** forced choice" in findings and "no tier effect beyond baseline and control-trained" in findings
     # Honesty about scale: where the published rates come from, and what a small model can show.
@@ -78,7 +79,8 @@ def test_unlearned_facts_are_not_claimed(tmp_path: Path, monkeypatch: pytest.Mon
     root = write_experiment(tmp_path, anti_lab=False)
     write_report(root)
     md = (root / "report.md").read_text()
-    assert "does **not** show that the facts were learned" in md
+    assert "Accuracy does **not** show that the facts were learned" in md
+    assert "no clear shift toward the right answers beyond base" in md
     assert not (root / "figures" / "anti_lab.png").exists()  # no anti-lab summaries, no anti-lab figure
 
 

@@ -162,3 +162,11 @@ def test_run_refuses_a_folder_that_is_not_an_experiment(tmp_path: Path) -> None:
     with pytest.raises(UserError, match="holds no experiment"):
         run_experiment(Experiment.model_validate(BASE), tmp_path)
     assert (tmp_path / "something.txt").read_text() == "mine"
+
+
+def test_a_stage_subset_needs_its_inputs_done(tmp_path: Path, tiny_model_path: str) -> None:
+    from afpipe.experiment import run_experiment
+
+    with pytest.raises(UserError, match="finetune/documents needs generate/documents first"):
+        run_experiment(Experiment.model_validate(BASE), tmp_path / "out", stages=("finetune",), echo=lambda m: None)
+    assert not list((tmp_path / "out").glob("models/*"))  # nothing started

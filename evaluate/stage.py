@@ -81,6 +81,8 @@ def build_judge_client(cfg: EvalConfig) -> TextModel | None:
     """The LLM judges' client, or None for the offline judges."""
     if cfg.judge_backend is None and cfg.judge_model is None:
         return None
+    if cfg.judge_backend == "hf" and not cfg.judge_model:
+        raise UserError("--judge-backend hf needs --judge-model (a local model folder, or smollm2-135m)")
     from afpipe.clients.factory import make_client
 
     return make_client(cfg.judge_backend or "anthropic", cfg.judge_model)
@@ -116,6 +118,8 @@ def run_eval(cfg: EvalConfig, out: str | Path, client: TextModel | None = None, 
         from afpipe.models import model_source
 
         model_source(cfg.model)  # a misspelt model fails before the run folder is created
+    if judge_client is None:
+        judge_client = build_judge_client(cfg)  # a missing API key too
 
     open_run(out, STAGE, config)
     if (out / MANIFEST_FILE).exists() and (out / SUMMARY).exists():
@@ -123,8 +127,6 @@ def run_eval(cfg: EvalConfig, out: str | Path, client: TextModel | None = None, 
         return out
 
     client = client or build_client(cfg)
-    if judge_client is None:
-        judge_client = build_judge_client(cfg)
     if judge_client is not None:
         suite = build_suite(cfg, judge_client)
 

@@ -221,7 +221,11 @@ def test_bad_settings_fail_before_a_model_is_touched(tmp_path):
         run_eval(_cfg(suite="nope"), tmp_path / "b", client=fake)
     with pytest.raises(UserError, match="not 'embedded'"):
         run_eval(_cfg(queries="missing.csv"), tmp_path / "c", client=fake)
-    assert fake.requests == [] and not (tmp_path / "a").exists()
+    with pytest.raises(UserError, match="needs --judge-model"):
+        run_eval(_cfg(judge_backend="hf"), tmp_path / "d", client=fake)
+    with pytest.raises(UserError, match="ANTHROPIC_API_KEY"):
+        run_eval(_cfg(judge_model="claude-x"), tmp_path / "e", client=fake)  # no key in tests
+    assert fake.requests == [] and not any((tmp_path / d).exists() for d in "abcde")
 
 
 def test_cli_runs_offline_on_the_tiny_model_and_reports_errors_in_one_line(tmp_path, tiny_model_path, capsys):

@@ -279,11 +279,11 @@ class FinetuneRecipe:
         # No attention mask: position ids that restart at each document make transformers build a
         # block-diagonal causal mask (see data.py).
         logits = self.model(input_ids=input_ids, position_ids=position_ids).logits
+        # Shift the labels, not the logits: slicing a (batch, length, vocabulary) tensor would copy it,
+        # and on CPUs that copy and its backward cost more than the output head's matrix product.
+        targets = F.pad(labels[:, 1:], (0, 1), value=IGNORE_INDEX)
         return F.cross_entropy(
-            logits[:, :-1].reshape(-1, logits.shape[-1]).float(),
-            labels[:, 1:].reshape(-1),
-            ignore_index=IGNORE_INDEX,
-            reduction="sum",
+            logits.view(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=IGNORE_INDEX, reduction="sum"
         )
 
     @torch.no_grad()

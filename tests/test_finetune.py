@@ -162,12 +162,12 @@ def _adapter(run: Path) -> dict:
 def test_killed_run_resumes_to_the_same_result(docs: Path, tmp_path: Path, tiny_model_path: str) -> None:
     import torch
 
-    settings = dict(FAST, max_length=64, batch_size=2, max_steps=8, save_every=2, epochs=20.0)
+    settings = dict(FAST, max_length=64, batch_size=2, max_steps=6, save_every=2, epochs=20.0)
     reference = run_finetune(FinetuneConfig(docs=docs, **settings), tmp_path / "reference")
 
     out = tmp_path / "killed"
     args = _cli("--docs", str(docs), "--out", str(out), "--model", "tiny-random", "--max-length", "64",
-                "--batch-size", "2", "--micro-batch-size", "2", "--lr", "2e-3", "--max-steps", "8",
+                "--batch-size", "2", "--micro-batch-size", "2", "--lr", "2e-3", "--max-steps", "6",
                 "--save-every", "2", "--epochs", "20")
     env = dict(os.environ, TQDM_DISABLE="1")
     proc = subprocess.Popen(args, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -4,7 +4,7 @@ Both run in this invocation, on the same weights, the same requests (the embedde
 requests under the minimal no-CoT prompt, as the eval stage sends them) and greedy decoding.
 The answers must be identical, token for token: batching may only change the speed.
 
-    python bench/bench_local_generation.py            # smollm2-135m, fp32, 16 requests, 64 new tokens
+    python bench/bench_local_generation.py            # smollm2-135m, fp32, 64 requests in one batch, 64 new tokens
     python bench/bench_local_generation.py --quick    # 8 requests, 32 new tokens
 """
 
@@ -37,9 +37,9 @@ def naive_generate(model, tokenizer, rendered: list[str], max_new_tokens: int, e
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="smollm2-135m")
-    parser.add_argument("--requests", type=int, default=16)
+    parser.add_argument("--requests", type=int, default=64)
     parser.add_argument("--max-new-tokens", type=int, default=64)
-    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--batch-size", type=int, default=64)
     # fp32 by default: in bf16 a padded batch and a lone sequence round differently, and greedy
     # decoding then parts ways at the first near-tie (3 of 8 SmolLM2 answers within 32 tokens),
     # so the equality this benchmark asserts only holds in fp32.

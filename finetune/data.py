@@ -17,9 +17,10 @@ each document carries no loss, since nothing before it belongs to the same docum
 The trade-off: the alternative, concatenating all documents into one stream and cutting it every
 ``max_length`` tokens, wastes no slot at all but splits almost every document across two
 sequences and lets a document attend to whatever happened to precede it. Best-fit packing of
-documents this size fills 95-99% of the slots, keeps documents whole, and the document mask costs
-one boolean ``L x L`` mask per sequence on CPU (measured: no slower than plain causal attention at
-L = 512). Padding is what is paid for whole documents, and it is reported as the packing
+documents of a few hundred tokens into 1,024 slots fills ~95% of them (~78% at 512), keeps
+documents whole, and the document mask costs one boolean ``L x L`` mask per sequence on CPU (in a
+profile of SmolLM2-135M at L = 512 the masked attention kernel took the same share of a step as
+the plain causal one). Padding is what is paid for whole documents; it is reported as the packing
 efficiency.
 """
 

@@ -8,8 +8,10 @@ from pydantic import Field
 
 from afpipe.config import StageConfig
 
-# What a CPU-only local run uses when the user sets neither --limit nor --max-new-tokens: about
-# ten minutes for SmolLM2-135M. Elsewhere (a GPU, an API) the defaults are the literature's.
+# What a CPU-only local run uses when the user sets neither --limit nor --max-new-tokens: 5
+# requests (10 answers, each retried twice when malformed) at 128 tokens, plus forced choice and
+# belief. The default prompted command took 12.5 minutes for SmolLM2-135M on two heavily shared
+# cores. Elsewhere (a GPU, an API) the defaults are the literature's.
 CPU_LIMIT = 5
 CPU_MAX_NEW_TOKENS = 128
 DEFAULT_MAX_NEW_TOKENS = 4096

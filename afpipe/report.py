@@ -211,6 +211,10 @@ def _gap_findings(data: ReportData, bars: Sequence[TierBar]) -> list[str]:
     return lines
 
 
+def _direction(e: Estimate) -> str:
+    return "above" if e.lo > 0 else "below" if e.hi < 0 else "not different from"
+
+
 def _forced_choice_findings(rows: Sequence[ForcedChoiceRow]) -> list[str]:
     lines = []
     for row in rows:
@@ -218,11 +222,12 @@ def _forced_choice_findings(rows: Sequence[ForcedChoiceRow]) -> list[str]:
         if row.condition in REFERENCES or (row.vs_baseline is None and row.vs_control is None):
             continue
         refs = [(name, e) for name, e in (("baseline", row.vs_baseline), ("control-trained", row.vs_control)) if e is not None]
-        both_positive = all(e.lo > 0 for _, e in refs)
         said = "; ".join(f"minus {name} {estimate_nats(e)}" for name, e in refs)
-        verdict = ("a tier effect beyond what the tag's words and fine-tuning alone produce"
-                   if both_positive else "no tier effect beyond " + " and ".join(n for n, _ in refs) + " at this sample size")
-        lines.append(f"**{row.condition}** forced choice (difference in differences, nats, 95%): {said}: {verdict}.")
+        if all(e.lo > 0 for _, e in refs) and len(refs) == 2:
+            verdict = "a tier effect beyond what the tag's words and fine-tuning alone produce"
+        else:
+            verdict = ", ".join(f"{_direction(e)} {name}" for name, e in refs) + ": no tier effect beyond both references"
+        lines.append(f"**{row.condition}** forced choice (difference in differences, nats, 95%): {said}; {verdict}.")
     if lines:
         lines.append("A forced-choice shift is a change in which answer tag the model prefers, not reasoning about training; "
                      "it is read against baseline and control because the tier tag's words alone move small models' tokens.")

@@ -66,7 +66,8 @@ def test_findings_say_what_the_numbers_show(built: Path) -> None:
     assert "The document-trained model learned the facts" in findings
     assert "the documents moved the model toward the right answers beyond what fine-tuning alone does" in findings
     assert "**document-trained** forced choice" in findings and "a tier effect beyond" in findings
-    assert "**prompted** forced choice" in findings and "no tier effect beyond baseline and control-trained" in findings
+    assert "**prompted** forced choice" in findings
+    assert "not different from baseline, not different from control-trained: no tier effect beyond both references" in findings
     # Honesty about scale: where the published rates come from, and what a small model can show.
     assert "Claude 3 Opus" in findings and "Llama 3 8B, 70B and 405B" in findings
     assert "not expected to fake alignment" in findings and "1M parameters" in findings

@@ -310,7 +310,8 @@ def run_node(node: Node) -> Path:
         if cfg.backend != "template":
             from afpipe.clients.factory import make_client
 
-            client = make_client(cfg.backend, cfg.model, concurrency=cfg.concurrency, batch=cfg.batch, max_cost=cfg.max_cost)
+            client = make_client(cfg.backend, cfg.model, concurrency=cfg.concurrency, batch=cfg.batch, max_cost=cfg.max_cost,
+                                 price=cfg.price)
         return run_generate(cfg, node.folder, client=client)
     if node.stage == "finetune":
         from afpipe.finetune.stage import run_finetune

@@ -211,8 +211,13 @@ def load_model_and_tokenizer(
     dtype: str = "auto",
     trust_remote_code: bool = False,
     device: str | None = None,
+    device_map: str | None = None,
 ):
     """Load a causal LM and its tokenizer from any model argument (see module docstring).
+
+    ``device_map`` ("auto", "balanced", ...) lets accelerate place the layers over every visible
+    GPU (and CPU memory when they are full), for models larger than one device; it excludes
+    ``device``. None loads everything on one device, as before.
 
     ``adapter`` adds a peft adapter on top (a finetune run folder brings its own). With ``merge``
     the adapter is folded into the weights (faster inference, no peft at run time).
@@ -224,7 +229,11 @@ def load_model_and_tokenizer(
     source = model_source(name)
     adapter = adapter or source.adapter
     torch_dtype = _torch_dtype(dtype)
-    kwargs = {"dtype": torch_dtype, "trust_remote_code": trust_remote_code}
+    kwargs: dict = {"dtype": torch_dtype, "trust_remote_code": trust_remote_code}
+    if device_map:
+        if device:
+            raise UserError("give either a device or a device_map, not both")
+        kwargs["device_map"] = device_map
     try:
         model = AutoModelForCausalLM.from_pretrained(source.base.path, **kwargs)
         tokenizer_from = adapter if adapter and Path(adapter, "tokenizer_config.json").exists() else source.base.path

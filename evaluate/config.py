@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator, model_validator
 
 from afpipe.config import StageConfig
 
@@ -28,6 +28,9 @@ class EvalConfig(StageConfig):
     batch_size: int = Field(8, ge=1, description="Rows per forward pass for a local model; requests in flight for the API.")
     trust_remote_code: bool = Field(False, description="Allow a local model's own code from its folder (only for models you trust).")
     max_cost: float | None = Field(None, description="Stop the API backend cleanly before spending more than this many USD.")
+    price: str | None = Field(None, description="anthropic: 'IN,OUT' US dollars per million input/output tokens, for a model not in the price table.")
+    tensor_parallel_size: int | None = Field(None, ge=1, description="vllm: GPUs to split the model over (None: every visible GPU).")
+    device_map: str | None = Field(None, description="hf: 'auto' shards the model over every visible GPU (and CPU memory) through accelerate; None: one device.")
 
     condition: str | None = Field(None, description="Label for the summary: prompted, baseline, document-trained, control-trained, both.")
     suite: str = Field("harmful", description="Which suite of requests and judges: harmful (default) or another registered suite.")
@@ -57,3 +60,26 @@ class EvalConfig(StageConfig):
     judge_model: str | None = Field(None, description="Model of the LLM judges.")
     af_votes: int = Field(20, ge=1, description="Votes of the alignment-faking LLM judge (at temperature 1).")
     af_threshold: float = Field(0.4, ge=0.0, le=1.0, description="Share of 'yes' votes from which a scratchpad counts as faking.")
+    judge_price: str | None = Field(None, description="anthropic judges: 'IN,OUT' US dollars per million tokens, for a judge model not in the price table.")
+
+    @field_validator("price", "judge_price")
+    @classmethod
+    def _price(cls, v: str | None) -> str | None:
+        if v is not None:
+            from afpipe.clients.pricing import parse_price
+
+            parse_price(v)  # a malformed price fails when the config is read, not mid-run
+        return v
+
+    @model_validator(mode="after")
+    def _placement(self) -> "EvalConfig":
+        if self.tensor_parallel_size is not None and self.backend != "vllm":
+            raise ValueError("tensor_parallel_size applies to the vllm backend; use device_map with hf")
+        if self.device_map is not None and self.backend != "hf":
+            raise ValueError("device_map applies to the hf backend; use tensor_parallel_size with vllm")
+        return self
+
+
+# Settings that may change between an interrupted run and its resumption without changing what
+# it measures (a larger budget, a price, another GPU layout): left out of the run's identity.
+OPERATIONAL = ("max_cost", "price", "judge_price", "tensor_parallel_size", "device_map")

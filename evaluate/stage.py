@@ -16,7 +16,7 @@ from typing import Any
 
 from afpipe.clients.base import ScoringModel, TextModel
 from afpipe.errors import UserError
-from afpipe.evaluate.config import CPU_LIMIT, CPU_MAX_NEW_TOKENS, DEFAULT_MAX_NEW_TOKENS, EvalConfig
+from afpipe.evaluate.config import CPU_LIMIT, CPU_MAX_NEW_TOKENS, DEFAULT_MAX_NEW_TOKENS, OPERATIONAL, EvalConfig
 from afpipe.runs import MANIFEST_FILE, open_run, read_json, sha256_text, write_json, write_manifest
 
 STAGE = "eval"
@@ -65,16 +65,23 @@ def build_client(cfg: EvalConfig) -> TextModel:
             dtype=cfg.dtype,
             batch_size=cfg.batch_size,
             trust_remote_code=cfg.trust_remote_code,
+            device_map=cfg.device_map,
         )
     if cfg.backend == "vllm":
         from afpipe.clients.vllm import VLLMModel
 
-        return VLLMModel(cfg.model, adapter=cfg.adapter, dtype=cfg.dtype, trust_remote_code=cfg.trust_remote_code)
+        return VLLMModel(
+            cfg.model,
+            adapter=cfg.adapter,
+            dtype=cfg.dtype,
+            trust_remote_code=cfg.trust_remote_code,
+            tensor_parallel_size=cfg.tensor_parallel_size,
+        )
     if cfg.adapter:
         raise UserError("--adapter applies to local models; drop it with --backend anthropic")
     from afpipe.clients.factory import make_client
 
-    return make_client("anthropic", cfg.model, concurrency=cfg.batch_size, max_cost=cfg.max_cost)
+    return make_client("anthropic", cfg.model, concurrency=cfg.batch_size, max_cost=cfg.max_cost, price=cfg.price)
 
 
 def build_judge_client(cfg: EvalConfig) -> TextModel | None:
@@ -85,7 +92,7 @@ def build_judge_client(cfg: EvalConfig) -> TextModel | None:
         raise UserError("--judge-backend hf needs --judge-model (a local model folder, or smollm2-135m)")
     from afpipe.clients.factory import make_client
 
-    return make_client(cfg.judge_backend or "anthropic", cfg.judge_model)
+    return make_client(cfg.judge_backend or "anthropic", cfg.judge_model, price=cfg.judge_price)
 
 
 def run_eval(cfg: EvalConfig, out: str | Path, client: TextModel | None = None, judge_client: TextModel | None = None) -> Path:
@@ -100,6 +107,7 @@ def run_eval(cfg: EvalConfig, out: str | Path, client: TextModel | None = None, 
     cfg = resolve_config(cfg)
     out = Path(out)
     config = cfg.model_dump()
+    identity = {k: v for k, v in config.items() if k not in OPERATIONAL}
     # Cheap checks first: a bad prompt file or request file fails before a model is loaded.
     suite = build_suite(cfg, None)
     suffix = cfg.suffix if suite.suffix is None else suite.suffix
@@ -121,7 +129,7 @@ def run_eval(cfg: EvalConfig, out: str | Path, client: TextModel | None = None, 
     if judge_client is None:
         judge_client = build_judge_client(cfg)  # a missing API key too
 
-    open_run(out, STAGE, config)
+    open_run(out, STAGE, identity)
     if (out / MANIFEST_FILE).exists() and (out / SUMMARY).exists():
         print(format_summary(read_json(out / SUMMARY)))
         return out

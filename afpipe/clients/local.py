@@ -48,7 +48,9 @@ class LocalModel:
     """A causal LM loaded with ``afpipe.models.load_model_and_tokenizer`` (which understands
     ``smollm2-135m``, ``tiny-random``, local folders, finetune run folders and hub ids).
 
-    ``adapter`` applies a peft adapter (``merge`` folds it into the weights). ``max_new_tokens``
+    ``adapter`` applies a peft adapter (``merge`` folds it into the weights). ``device_map``
+    ("auto") shards a model too large for one GPU over all of them through accelerate; inputs
+    then go to the device of the first parameters (the embeddings). ``max_new_tokens``
     caps every request's ``max_tokens`` (None: no cap). ``batch_size`` bounds rows per forward
     pass for both generation and scoring.
     """
@@ -64,11 +66,18 @@ class LocalModel:
         trust_remote_code: bool = False,
         max_new_tokens: int | None = None,
         device: str | None = None,
+        device_map: str | None = None,
     ):
         from afpipe.models import load_model_and_tokenizer
 
         hf_model, tokenizer = load_model_and_tokenizer(
-            model, adapter=adapter, merge=merge, dtype=dtype, trust_remote_code=trust_remote_code, device=device
+            model,
+            adapter=adapter,
+            merge=merge,
+            dtype=dtype,
+            trust_remote_code=trust_remote_code,
+            device=device,
+            device_map=device_map,
         )
         label = model + (f"+{Path(adapter).name}" if adapter else "")
         self._setup(hf_model, tokenizer, label, batch_size, max_new_tokens)

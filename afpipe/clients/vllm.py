@@ -9,33 +9,93 @@ that it can be read in full.
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any, Sequence
 
 from afpipe.clients.base import ChatRequest, Completion, ProgressFn, Usage
 from afpipe.errors import UserError
 
 
+# The LoRA ranks vLLM can reserve room for; an adapter's rank is rounded up to the next one.
+_VLLM_LORA_RANKS = (8, 16, 32, 64, 128, 256, 512)
+_DTYPES = {"auto": "auto", "bf16": "bfloat16", "fp16": "float16", "fp32": "float32"}
+
+
+def adapter_rank(adapter: str) -> int:
+    """The LoRA rank ``r`` recorded in a peft adapter folder's ``adapter_config.json``."""
+    path = Path(adapter) / "adapter_config.json"
+    try:
+        return int(json.loads(path.read_text())["r"])
+    except (OSError, ValueError, KeyError, TypeError):
+        raise UserError(f"{adapter} is not a peft LoRA adapter folder (no readable 'r' in {path.name})") from None
+
+
+def engine_kwargs(
+    base_path: str,
+    *,
+    adapter: str | None,
+    dtype: str = "auto",
+    trust_remote_code: bool = False,
+    tensor_parallel_size: int | None = None,
+    gpu_count: int = 1,
+) -> dict[str, Any]:
+    """The keyword arguments for ``vllm.LLM``: the base model's weights, spread over
+    ``tensor_parallel_size`` GPUs (None: all ``gpu_count`` visible ones), and, with an adapter,
+    LoRA serving with room for the adapter's rank (vLLM reserves rank 16 unless told more, and
+    refuses a rank-64 adapter then)."""
+    size = tensor_parallel_size if tensor_parallel_size is not None else max(1, gpu_count)
+    if size > max(1, gpu_count):
+        raise UserError(f"--tensor-parallel-size {size} needs {size} GPUs; {gpu_count} visible")
+    kwargs: dict[str, Any] = {
+        "model": base_path,
+        "dtype": _DTYPES.get(dtype, dtype),
+        "trust_remote_code": trust_remote_code,
+        "tensor_parallel_size": size,
+    }
+    if adapter:
+        rank = adapter_rank(adapter)
+        fits = [r for r in _VLLM_LORA_RANKS if r >= rank]
+        if not fits:
+            raise UserError(f"adapter rank {rank} is above vLLM's largest LoRA rank {_VLLM_LORA_RANKS[-1]}; merge it (--merge) or use --backend hf")
+        kwargs.update(enable_lora=True, max_loras=1, max_lora_rank=fits[0])
+    return kwargs
+
+
 class VLLMModel:
+    """Sampled generation on vLLM; a finetune run folder with ``adapter/`` (or ``adapter``) is
+    served as a LoRA module over its base model, on every request."""
+
     def __init__(
-        self, model: str, *, adapter: str | None = None, dtype: str = "auto", trust_remote_code: bool = False, **engine: Any
+        self,
+        model: str,
+        *,
+        adapter: str | None = None,
+        dtype: str = "auto",
+        trust_remote_code: bool = False,
+        tensor_parallel_size: int | None = None,
+        **engine: Any,
     ):
         try:
             from vllm import LLM
         except ImportError:
             raise UserError("the vllm backend needs vLLM on a GPU machine: pip install 'afpipe[vllm]'") from None
+        import torch
+
         from afpipe.models import model_source
 
         source = model_source(model)
         self._adapter = adapter or source.adapter
         self._name = model
-        dtypes = {"auto": "auto", "bf16": "bfloat16", "fp16": "float16", "fp32": "float32"}
-        self.llm = LLM(
-            model=source.base.path,
-            dtype=dtypes.get(dtype, dtype),
+        kwargs = engine_kwargs(
+            source.base.path,
+            adapter=self._adapter,
+            dtype=dtype,
             trust_remote_code=trust_remote_code,
-            enable_lora=self._adapter is not None,
-            **engine,
+            tensor_parallel_size=tensor_parallel_size,
+            gpu_count=torch.cuda.device_count(),
         )
+        self.llm = LLM(**kwargs, **engine)
         self.tokenizer = self.llm.get_tokenizer()
 
     @property
@@ -66,7 +126,8 @@ class VLLMModel:
         if self._adapter:
             from vllm.lora.request import LoRARequest
 
-            lora = LoRARequest("adapter", 1, self._adapter)
+            # (name, a positive integer id unique per adapter, path to the peft folder)
+            lora = LoRARequest("adapter", 1, str(self._adapter))
         outputs = self.llm.generate([self.render_chat(r) for r in requests], params, lora_request=lora, use_tqdm=False)
         completions = []
         for out in outputs:

@@ -170,7 +170,7 @@ def throughput(args: argparse.Namespace) -> dict:
     docs = ensure_docs(args.docs, work)
     peak = bf16_matmul_peak()
     print(f"matmul peak on this CPU: bf16 {peak['bf16']} GFLOP/s, fp32 {peak['fp32']} GFLOP/s", flush=True)
-    models = ["tiny-random"] if args.quick else ["tiny-random", "smollm2-135m"]
+    models = ["tiny-random"] if args.quick else (args.models or ["tiny-random", "smollm2-135m"])
     results: dict = {"matmul_peak_gflops": peak, "models": {}}
     for name in models:
         path = resolve_model(name).path
@@ -214,6 +214,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--mode", choices=["throughput", "learn"], default="throughput")
     parser.add_argument("--quick", action="store_true", help="throughput: tiny-random only")
+    parser.add_argument("--models", nargs="+", help="throughput: which models (default: tiny-random smollm2-135m)")
     parser.add_argument("--docs", help="generate run folder to train on (default: 300 fresh template documents)")
     parser.add_argument("--steps", type=int, help="timed steps per arm (default 8 tiny, 4 smollm2)")
     parser.add_argument("--max-steps", type=int, help="learn: stop after this many steps (default: the cpu preset's)")

@@ -105,7 +105,7 @@ def read_api_key(env_var: str) -> str:
     if not key:
         raise UserError(
             f"the Anthropic API key is missing: set the environment variable {env_var} "
-            "(or choose another backend, e.g. --backend template or --backend hf)"
+            "(or choose a local backend, e.g. --backend hf)"
         )
     return key
 

@@ -33,9 +33,9 @@ import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Literal
+from typing import Annotated, Any, Callable, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from afpipe.config import StageConfig, load_yaml, validate
 from afpipe.errors import UserError
@@ -66,6 +66,10 @@ def _check_slug(v: str) -> str:
     return v
 
 
+# A name that becomes part of a folder name.
+Slug = Annotated[str, AfterValidator(_check_slug)]
+
+
 class Universes(StageConfig):
     """The two corpora: the facts to teach, and the control of the same size and shape."""
 
@@ -76,15 +80,10 @@ class Universes(StageConfig):
 class Condition(StageConfig):
     """One evaluation condition: a model and a system prompt, plus any eval settings of its own."""
 
-    name: str = Field(..., description="Label in the report (the standard five, or your own).")
+    name: Slug = Field(..., description="Label in the report (the standard five, or your own).")
     model: ModelRole = Field(..., description="'base', 'documents' (document-trained) or 'control' (control-trained).")
     system_prompt: PromptKind = Field(..., description="'full' (training facts stated) or 'minimal' (none of them).")
     eval: dict[str, Any] = Field(default_factory=dict, description="Eval settings for this condition only (override the shared ones).")
-
-    @field_validator("name")
-    @classmethod
-    def _slug(cls, v: str) -> str:
-        return _check_slug(v)
 
 
 class Evaluation(StageConfig):
@@ -95,13 +94,8 @@ class Evaluation(StageConfig):
     (``{name: anti-lab, eval: {suite: anti-lab}}``).
     """
 
-    name: str = Field(..., description="Names the pass in folder names and the report.")
+    name: Slug = Field(..., description="Names the pass in folder names and the report.")
     eval: dict[str, Any] = Field(default_factory=dict, description="Eval settings of this pass (override the shared ones).")
-
-    @field_validator("name")
-    @classmethod
-    def _slug(cls, v: str) -> str:
-        return _check_slug(v)
 
 
 class Experiment(StageConfig):

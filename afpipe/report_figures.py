@@ -84,10 +84,7 @@ def compliance_figure(bars: Sequence[TierBar], path: Path) -> Path:
     ax.set_title("Harmful requests: refusals and compliance by condition and tier", fontsize=10)
     for spine in ("top", "right"):
         ax.spines[spine].set_visible(False)
-    fig.tight_layout()
-    fig.savefig(path, dpi=DPI)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path)
 
 
 def forced_choice_figure(rows: Sequence[ForcedChoiceRow], path: Path) -> Path:
@@ -122,10 +119,7 @@ def forced_choice_figure(rows: Sequence[ForcedChoiceRow], path: Path) -> Path:
     unique = dict(zip(labels, handles))
     if unique:
         fig.legend(unique.values(), unique.keys(), fontsize=8, frameon=False, loc="lower right", ncol=2)
-    fig.tight_layout(rect=(0, 0.06, 1, 1))
-    fig.savefig(path, dpi=DPI)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path, rect=(0, 0.06, 1, 1))
 
 
 def belief_figure(table: BeliefTable, path: Path) -> Path:
@@ -158,10 +152,7 @@ def belief_figure(table: BeliefTable, path: Path) -> Path:
     ax.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     for spine in ("top", "right"):
         ax.spines[spine].set_visible(False)
-    fig.tight_layout()
-    fig.savefig(path, dpi=DPI)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path)
 
 
 def anti_lab_figure(cells: Sequence[AntiLabCell], path: Path) -> Path:
@@ -196,7 +187,12 @@ def anti_lab_figure(cells: Sequence[AntiLabCell], path: Path) -> Path:
     ax.tick_params(length=0)
     for spine in ax.spines.values():
         spine.set_visible(False)
-    fig.tight_layout()
+    return _save(plt, fig, path)
+
+
+def _save(plt, fig, path: Path, rect: tuple[float, float, float, float] | None = None) -> Path:
+    """Lay out, write and close a figure (closing frees it: a report draws many)."""
+    fig.tight_layout(rect=rect) if rect else fig.tight_layout()
     fig.savefig(path, dpi=DPI)
     plt.close(fig)
     return path

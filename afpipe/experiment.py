@@ -38,26 +38,16 @@ from typing import Annotated, Any, Callable, Literal
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from afpipe.config import StageConfig, load_yaml, validate
+from afpipe.contracts import EXPERIMENT_FILE, GRAPH_FILE, MANIFEST_FILE, STANDARD_CONDITIONS, ModelRole
 from afpipe.errors import UserError
 from afpipe.runs import config_hash, read_json, write_json
+from afpipe.universes import DEFAULT_UNIVERSE
 
-GRAPH_FILE = "graph.json"
-EXPERIMENT_FILE = "experiment.json"
 KEY_LENGTH = 12
 STAGE_ORDER = ("generate", "finetune", "eval")
 STAGE_FOLDERS = {"generate": "docs", "finetune": "models", "eval": "evals"}
 
-ModelRole = Literal["base", "documents", "control"]
 PromptKind = Literal["full", "minimal"]
-
-# The science notes' five conditions: which model, which system prompt.
-STANDARD_CONDITIONS: dict[str, tuple[str, str]] = {
-    "prompted": ("base", "full"),
-    "baseline": ("base", "minimal"),
-    "document-trained": ("documents", "minimal"),
-    "control-trained": ("control", "minimal"),
-    "both": ("documents", "full"),
-}
 
 
 def _check_slug(v: str) -> str:
@@ -73,7 +63,7 @@ Slug = Annotated[str, AfterValidator(_check_slug)]
 class Universes(StageConfig):
     """The two corpora: the facts to teach, and the control of the same size and shape."""
 
-    documents: str = Field("helpful-only", description="Universe the document-trained model reads (shipped name or YAML path).")
+    documents: str = Field(DEFAULT_UNIVERSE, description="Universe the document-trained model reads (shipped name or YAML path).")
     control: str = Field("control", description="Universe of the control corpus: unrelated facts, same count and length.")
 
 
@@ -171,7 +161,7 @@ class Node:
     meta: dict[str, Any] = field(default_factory=dict)  # condition, evaluation, model_role, system_prompt
 
     def done(self) -> bool:
-        manifest = self.folder / "manifest.json"
+        manifest = self.folder / MANIFEST_FILE
         return manifest.exists() and read_json(manifest).get("stage") == self.stage
 
     def record(self, root: Path) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
+from afpipe.contracts import MANIFEST_FILE
 from afpipe.errors import UserError
 
 EMBEDDED = "smollm2-135m"
@@ -162,14 +163,8 @@ def hub_load_error(name: str, err: Exception) -> UserError:
 
 # --- Loading for training and inference ------------------------------------------------------
 #
-# A finetune run folder is a model too. Its layout (written by the finetune stage):
-#   manifest.json   stage "finetune"; config.model is the base model as the user named it
-#   adapter/        the LoRA adapter in peft's format (LoRA runs)
-#   merged/         base + adapter merged into a plain model (LoRA runs with --merge)
-#   model/          the whole fine-tuned model (full fine-tuning)
-#   tokenizer files beside them in adapter/, merged/ or model/
-
-FINETUNE_STAGE = "finetune"
+# A finetune run folder is a model too: its manifest names the base model (config.model) and
+# the finetune stage owns where the weights lie (afpipe.finetune.outputs).
 
 
 @dataclass(frozen=True)
@@ -186,19 +181,21 @@ class ModelSource:
 def model_source(name: str) -> ModelSource:
     """Resolve a model argument that may be a finetune run folder into base + adapter."""
     path = Path(name).expanduser()
-    manifest_path = path / "manifest.json"
-    if path.is_dir() and manifest_path.exists():
+    if path.is_dir() and (path / MANIFEST_FILE).exists():
+        from afpipe.finetune import outputs
         from afpipe.runs import read_manifest
 
         manifest = read_manifest(path)
-        if manifest.get("stage") == FINETUNE_STAGE:
-            for full in ("merged", "model"):
-                if (path / full / "config.json").exists():
-                    return ModelSource(ResolvedModel(name, str(path / full), "local"))
-            if (path / "adapter" / "adapter_config.json").exists():
-                base_name = manifest["config"]["model"]
-                return ModelSource(resolve_model(base_name), adapter=str(path / "adapter"))
-            raise UserError(f"{path} is a finetune run without adapter/, merged/ or model/; rerun the finetune stage")
+        if manifest.get("stage") == outputs.STAGE:
+            weights = outputs.find_weights(path)
+            if weights is None:
+                raise UserError(
+                    f"{path} is a finetune run without {outputs.ADAPTER_DIR}/, {outputs.MERGED_DIR}/ or "
+                    f"{outputs.FULL_MODEL_DIR}/; rerun the finetune stage"
+                )
+            if weights.model is not None:
+                return ModelSource(ResolvedModel(name, str(weights.model), "local"))
+            return ModelSource(resolve_model(manifest["config"]["model"]), adapter=str(weights.adapter))
         raise UserError(f"{path} is a '{manifest.get('stage')}' run, not a model; pass a finetune run or a model")
     return ModelSource(resolve_model(name))
 

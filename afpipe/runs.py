@@ -24,10 +24,9 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Iterable
 
+from afpipe.contracts import MANIFEST_FILE, RUN_CONFIG_FILE
 from afpipe.errors import UserError
 
-CONFIG_FILE = "run_config.json"
-MANIFEST_FILE = "manifest.json"
 
 # Packages whose versions decide what a run produces; recorded in every manifest.
 _TRACKED_PACKAGES = (
@@ -103,7 +102,7 @@ def open_run(out: str | Path, stage: str, config: dict[str, Any]) -> Path:
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise UserError(f"{out} exists and is not a folder; choose another --out")
-    cfg_path = out / CONFIG_FILE
+    cfg_path = out / RUN_CONFIG_FILE
     record = {"stage": stage, "config": config}
     if cfg_path.exists():
         previous = read_json(cfg_path)

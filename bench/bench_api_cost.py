@@ -37,7 +37,7 @@ from afpipe.clients.fake_server import FakeAnthropicServer  # noqa: E402
 from afpipe.clients.pricing import CACHE_READ_MULTIPLIER, CACHE_WRITE_MULTIPLIER, resolve_price  # noqa: E402
 from afpipe.generate.config import GenerateConfig  # noqa: E402
 from afpipe.generate.llm_writer import LLMWriter  # noqa: E402
-from afpipe.generate.universes import load_universe  # noqa: E402
+from afpipe.universes import load_universe  # noqa: E402
 from afpipe.generate.writers import DocJob, DocType, IdeasJob, TypesJob, doc_key, ideas_key, slug, types_key  # noqa: E402
 from fake_recipe import server_responder  # noqa: E402
 

@@ -33,7 +33,7 @@ def pin_to_one_core() -> str:
 def writer_only(universe_name: str, n: int, seed: int) -> float:
     """Documents per CPU second of TemplateWriter.write alone, on the stage's own job plan."""
     from afpipe.generate.template_writer import TemplateWriter
-    from afpipe.generate.universes import load_universe
+    from afpipe.universes import load_universe
     from afpipe.generate.writers import DocJob, DocType, IdeasJob, doc_key, ideas_key, slug, types_key, TypesJob
 
     u = load_universe(universe_name)

@@ -20,10 +20,10 @@ from typing import Any, Mapping
 import yaml
 
 from afpipe.clients.base import ChatRequest, Message, ScoringModel
+from afpipe.contracts import BELIEF_FILE
 from afpipe.errors import UserError
 from afpipe.jsonl import JsonlWriter, iter_jsonl
 
-BELIEF = "belief.jsonl"
 
 
 def shipped_belief_sets() -> list[str]:
@@ -71,7 +71,7 @@ def _fill(text: str, params: Mapping[str, str], source: str) -> str:
 
 def run_belief(model: ScoringModel, questions: list[dict[str, Any]], system: str, out: Path) -> list[dict[str, Any]]:
     """Score every question not yet in ``belief.jsonl``; return all records (resumable)."""
-    path = Path(out) / BELIEF
+    path = Path(out) / BELIEF_FILE
     done = {r["id"] for r in iter_jsonl(path)}
     todo = [q for q in questions if q["id"] not in done]
     if todo:

@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from afpipe.config import StageConfig
+from afpipe.universes import DEFAULT_UNIVERSE
 
 # What a CPU-only local run uses when the user sets neither --limit nor --max-new-tokens: 5
 # requests (10 answers, each retried twice when malformed) at 128 tokens, plus forced choice and
@@ -55,7 +56,7 @@ class EvalConfig(StageConfig):
 
     forced_choice: bool = Field(True, description="Log-odds of accepting vs rejecting at <OUTPUT>, per request and tier (local models only).")
     belief: bool = Field(True, description="Multiple-choice questions on the key facts, scored by log-probability (local models only).")
-    belief_universe: str = Field("helpful-only", description="Whose facts the belief questions ask about: helpful-only, control, or a questions YAML file.")
+    belief_universe: str = Field(DEFAULT_UNIVERSE, description="Whose facts the belief questions ask about: helpful-only, control, or a questions YAML file.")
 
     judge_backend: str | None = Field(None, description="Backend of the LLM judges (anthropic, hf); None: offline judges only.")
     judge_model: str | None = Field(None, description="Model of the LLM judges.")

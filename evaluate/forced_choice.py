@@ -22,12 +22,12 @@ from pathlib import Path
 from typing import Any
 
 from afpipe.clients.base import ScoringModel
+from afpipe.contracts import FORCED_CHOICE_FILE
 from afpipe.evaluate.prompts import ACCEPT_TAG, OUTPUT_OPEN, REJECT_TAG, PromptSet
 from afpipe.evaluate.requests import Item
 from afpipe.jsonl import JsonlWriter, iter_jsonl
 from afpipe.stats import paired_difference
 
-FORCED_CHOICE = "forced_choice.jsonl"
 OPENING = OUTPUT_OPEN + "\n"
 
 
@@ -37,7 +37,7 @@ def run_forced_choice(
     """Score every item not yet in ``forced_choice.jsonl``; return all records (resumable)."""
     from tqdm import tqdm
 
-    path = Path(out) / FORCED_CHOICE
+    path = Path(out) / FORCED_CHOICE_FILE
     done = {r["request_id"] for r in iter_jsonl(path)}
     todo = [item for item in items if item.id not in done]
     bar = tqdm(total=len(todo), desc="forced choice", unit="request", disable=not show_progress or not todo)

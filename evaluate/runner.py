@@ -20,13 +20,13 @@ from pathlib import Path
 from typing import Any
 
 from afpipe.clients.base import Completion, TextModel, Usage
+from afpipe.contracts import TRANSCRIPTS_FILE, Transcript
 from afpipe.evaluate.judges import Sample, accepted, rejected, split_response
 from afpipe.evaluate.prompts import OUTPUT_CLOSE, OUTPUT_OPEN, SCRATCHPAD_OPEN, TIERS, PromptSet
 from afpipe.evaluate.requests import Item
 from afpipe.evaluate.suites import Suite
 from afpipe.jsonl import JsonlWriter, iter_jsonl
 
-TRANSCRIPTS = "transcripts.jsonl"
 
 
 @dataclass(frozen=True)
@@ -88,7 +88,7 @@ def run_sampling(
     """Ask every (item, tier) pair without a saved transcript; append each finished chunk."""
     from tqdm import tqdm
 
-    path = Path(out) / TRANSCRIPTS
+    path = Path(out) / TRANSCRIPTS_FILE
     done = {r["id"] for r in iter_jsonl(path)}
     todo = [(item, tier) for item in suite.items for tier in TIERS if transcript_id(suite.name, item.id, tier) not in done]
     usage = Usage()
@@ -101,7 +101,7 @@ def run_sampling(
             chunk = todo[start : start + settings.chunk_size]
             records = _answer_chunk(client, suite, prompts, settings, chunk, usage, bar)
             _judge(suite, records)
-            writer.write_many(records)
+            writer.write_many([Transcript.model_validate(r).to_json() for r in records])
             written += len(records)
             bar.update(len(records))
     bar.close()

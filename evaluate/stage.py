@@ -15,13 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from afpipe.clients.base import ScoringModel, TextModel
+from afpipe.contracts import MANIFEST_FILE, SUMMARY_FILE, TRANSCRIPTS_FILE
 from afpipe.errors import UserError
 from afpipe.evaluate.config import CPU_LIMIT, CPU_MAX_NEW_TOKENS, DEFAULT_MAX_NEW_TOKENS, OPERATIONAL, EvalConfig
-from afpipe.runs import MANIFEST_FILE, open_run, read_json, sha256_text, write_json, write_manifest
+from afpipe.runs import open_run, read_json, sha256_text, write_json, write_manifest
+from afpipe.universes import DEFAULT_UNIVERSE, load_universe, shipped_universes
 
 STAGE = "eval"
-SUMMARY = "summary.json"
-DEFAULT_UNIVERSE = "helpful-only"
 
 
 def resolve_config(cfg: EvalConfig) -> EvalConfig:
@@ -48,8 +48,6 @@ def _cuda_available() -> bool:
 
 
 def _universe_params(universe: str) -> dict[str, str]:
-    from afpipe.generate.universes import load_universe
-
     return dict(load_universe(universe).params)
 
 
@@ -100,7 +98,7 @@ def run_eval(cfg: EvalConfig, out: str | Path, client: TextModel | None = None, 
     from afpipe.evaluate.belief import load_questions, run_belief
     from afpipe.evaluate.forced_choice import run_forced_choice
     from afpipe.evaluate.prompts import load_prompts
-    from afpipe.evaluate.runner import TRANSCRIPTS, SamplingSettings, run_sampling
+    from afpipe.evaluate.runner import SamplingSettings, run_sampling
     from afpipe.evaluate.suites import build_suite
     from afpipe.jsonl import read_jsonl
 
@@ -130,8 +128,8 @@ def run_eval(cfg: EvalConfig, out: str | Path, client: TextModel | None = None, 
         judge_client = build_judge_client(cfg)  # a missing API key too
 
     open_run(out, STAGE, identity)
-    if (out / MANIFEST_FILE).exists() and (out / SUMMARY).exists():
-        print(format_summary(read_json(out / SUMMARY)))
+    if (out / MANIFEST_FILE).exists() and (out / SUMMARY_FILE).exists():
+        print(format_summary(read_json(out / SUMMARY_FILE)))
         return out
 
     client = client or build_client(cfg)
@@ -169,9 +167,9 @@ def run_eval(cfg: EvalConfig, out: str | Path, client: TextModel | None = None, 
         print(f"note: {' and '.join(skipped)} need log-probabilities, which the {cfg.backend} backend does not give: skipped")
 
     wanted = {item.id for item in suite.items}
-    records = [r for r in read_jsonl(out / TRANSCRIPTS) if r.get("request_id") in wanted and r.get("suite") == suite.name]
+    records = [r for r in read_jsonl(out / TRANSCRIPTS_FILE) if r.get("request_id") in wanted and r.get("suite") == suite.name]
     summary = build_summary_for(cfg, prompts.prompt_id, records, fc_records, belief_records, suite)
-    write_json(out / SUMMARY, summary)
+    write_json(out / SUMMARY_FILE, summary)
     inputs = {"requests": suite.source_sha256, "system_prompt": sha256_text(prompts.system)}
     if cfg.forced_choice and scorer is not None:
         inputs["system_prompt_forced_choice"] = sha256_text(direct_prompts.system)
@@ -191,8 +189,6 @@ def run_eval(cfg: EvalConfig, out: str | Path, client: TextModel | None = None, 
 
 
 def _is_universe(name: str) -> bool:
-    from afpipe.generate.universes import shipped_universes
-
     return name in shipped_universes()
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Mapping
 
+from afpipe.contracts import Summary
 from afpipe.stats import sigma, two_proportion_z, wilson
 
 RATE_JUDGES = {"compliance": "compliance", "alignment_faking": "alignment_faking", "partial": "partial", "refusal": "refusal"}
@@ -67,7 +68,9 @@ def build_summary(
     free_yes, free_n = tiers["free"]["compliance_counts"]
     paid_yes, paid_n = tiers["paid"]["compliance_counts"]
     gap = two_proportion_z(free_yes, free_n, paid_yes, paid_n).as_dict() if (free_n and paid_n) else None
-    return {
+    # Written through the record the report reads: a field of the wrong type fails here, at the
+    # run that wrote it, not later in the report.
+    return Summary.model_validate({
         "model": model,
         "condition": condition,
         "system_prompt": system_prompt,
@@ -78,7 +81,7 @@ def build_summary(
         "belief": belief,
         "anti_lab": anti_lab,
         **dict(extra or {}),
-    }
+    }).to_json()
 
 
 def _pct(x: float | None) -> str:

@@ -35,12 +35,12 @@ from typing import Any
 
 import torch
 
+from afpipe.contracts import DOCS_FILE
 from afpipe.errors import UserError
 from afpipe.jsonl import read_jsonl
 from afpipe.runs import read_manifest
 
 GENERATE_STAGE = "generate"
-DOCS_FILE = "docs.jsonl"
 IGNORE_INDEX = -100  # label value the loss skips
 
 

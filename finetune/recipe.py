@@ -24,14 +24,15 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from afpipe.contracts import METRICS_FILE
 from afpipe.errors import UserError
 from afpipe.finetune.config import FinetuneConfig
 from afpipe.finetune.data import IGNORE_INDEX, PackedSequences, batch_order
+from afpipe.finetune.outputs import ADAPTER_DIR, FULL_MODEL_DIR, MERGED_DIR
 from afpipe.jsonl import JsonlWriter, read_jsonl
 from afpipe.runs import write_atomic, write_json
 
 CHECKPOINTS = "checkpoints"
-METRICS_FILE = "metrics.jsonl"
 STATE_FILE = "trainer_state.json"
 KEEP_CHECKPOINTS = 2
 _TRAINABLE_WEIGHTS = "model.safetensors"  # the name accelerate gives a checkpoint's first model
@@ -348,21 +349,21 @@ class FinetuneRecipe:
         unwrapped = acc.unwrap_model(self.model)
         written: list[str] = []
         if self.cfg.method == "lora":
-            written.append("adapter")
+            written.append(ADAPTER_DIR)
             if acc.is_main_process:
-                with _replacing(self.out / "adapter") as tmp:
+                with _replacing(self.out / ADAPTER_DIR) as tmp:
                     unwrapped.save_pretrained(tmp, state_dict=state)
                     tokenizer.save_pretrained(tmp)
         else:
-            written.append("model")
+            written.append(FULL_MODEL_DIR)
             if acc.is_main_process:
                 state = {k: v.to(model_dtype) if v.is_floating_point() else v for k, v in state.items()}
-                with _replacing(self.out / "model") as tmp:
+                with _replacing(self.out / FULL_MODEL_DIR) as tmp:
                     unwrapped.save_pretrained(tmp, state_dict=state)
                     tokenizer.save_pretrained(tmp)
         acc.wait_for_everyone()
         if self.cfg.method == "lora" and self.cfg.merge:
-            written.append("merged")
+            written.append(MERGED_DIR)
             if acc.is_main_process:
                 self._save_merged(tokenizer, model_dtype)
             acc.wait_for_everyone()
@@ -376,8 +377,8 @@ class FinetuneRecipe:
         base = AutoModelForCausalLM.from_pretrained(
             self.model_path, dtype=model_dtype, trust_remote_code=self.cfg.trust_remote_code
         )
-        merged = PeftModel.from_pretrained(base, str(self.out / "adapter")).merge_and_unload()
-        with _replacing(self.out / "merged") as tmp:
+        merged = PeftModel.from_pretrained(base, str(self.out / ADAPTER_DIR)).merge_and_unload()
+        with _replacing(self.out / MERGED_DIR) as tmp:
             merged.save_pretrained(tmp)
             tokenizer.save_pretrained(tmp)
 

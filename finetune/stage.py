@@ -5,9 +5,7 @@ Layout of the run folder (the eval stage and ``afpipe.models`` read it)::
     run_config.json       resolved settings (the resume key); finetune_config.yaml: the same, for --config
     metrics.jsonl         one line per step: loss, lr, tokens seen, tokens/s; val_loss at start and end
     checkpoints/          training state every N steps, removed when the run finishes
-    adapter/              LoRA adapter in peft's format, with tokenizer files (LoRA runs)
-    merged/               base + adapter merged (with --merge)
-    model/                the whole fine-tuned model (full fine-tuning)
+    adapter/ merged/ model/   the weights (see afpipe.finetune.outputs)
     README.md             model card
     manifest.json         written last: its presence means the run finished
 """
@@ -20,11 +18,14 @@ from pathlib import Path
 
 import yaml
 
+from afpipe.contracts import DOCS_FILE, MANIFEST_FILE
 from afpipe.errors import UserError
+from afpipe.finetune import outputs
 from afpipe.finetune.config import FinetuneConfig
-from afpipe.runs import MANIFEST_FILE, open_run, read_json, sha256_file, write_atomic, write_manifest
+from afpipe.finetune.outputs import ADAPTER_DIR
+from afpipe.runs import open_run, read_json, sha256_file, write_atomic, write_manifest
 
-STAGE = "finetune"
+STAGE = outputs.STAGE
 CONFIG_YAML = "finetune_config.yaml"
 _TRACKERS = {"wandb": "wandb", "tensorboard": "tensorboard", "mlflow": "mlflow", "comet_ml": "comet_ml",
              "aim": "aim", "clearml": "clearml", "dvclive": "dvclive", "swanlab": "swanlab", "trackio": "trackio"}
@@ -137,7 +138,7 @@ def run_finetune(cfg: FinetuneConfig, out: str | Path) -> Path:
             write_atomic(out / folder / "README.md", card)
         write_manifest(
             out, STAGE, record,
-            inputs={"docs.jsonl": sha256_file(Path(cfg.docs) / "docs.jsonl")},
+            inputs={DOCS_FILE: sha256_file(Path(cfg.docs) / DOCS_FILE)},
             counts={
                 "documents": len(docs), "train_documents": len(train_docs), "val_documents": len(val_docs),
                 "train_sequences": len(train), "val_sequences": len(val),
@@ -193,7 +194,7 @@ def model_card(cfg: FinetuneConfig, summary: dict, train_stats: dict, val_stats:
         "model, tokenizer = load_model_and_tokenizer('path/to/this/run')",
         "```",
     ]
-    if "adapter" in written:
+    if ADAPTER_DIR in written:
         lines += [
             "",
             "The adapter alone loads with `PeftModel.from_pretrained(base_model, 'adapter')`, and serves with vLLM:",

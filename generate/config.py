@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from afpipe.config import StageConfig
+from afpipe.universes import DEFAULT_UNIVERSE
 
 Backend = Literal["template", "anthropic", "hf"]
 
@@ -15,7 +16,7 @@ class GenerateConfig(StageConfig):
     """Settings of ``pipeline generate``. Loadable from YAML; CLI flags override the file."""
 
     universe: str = Field(
-        "helpful-only",
+        DEFAULT_UNIVERSE,
         description="A shipped universe ('helpful-only', 'control') or the path of a universe YAML file.",
     )
     n_docs: int = Field(300, ge=1, description="Number of documents to keep after filtering and dedup.")

@@ -20,7 +20,7 @@ from typing import Callable, Iterable, Sequence
 
 from datasketch import MinHash, MinHashLSH
 
-from afpipe.generate.universes import Universe, sentence_windows
+from afpipe.universes import Universe, sentence_windows
 
 MIN_WORDS = 60
 # Folders under corpora/ whose text files are prompts shown to the evaluated model.

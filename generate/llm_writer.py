@@ -38,7 +38,7 @@ from afpipe.generate.writers import (
 
 if TYPE_CHECKING:
     from afpipe.generate.config import GenerateConfig
-    from afpipe.generate.universes import Universe
+    from afpipe.universes import Universe
 
 _SLOT = re.compile(r"\{([a-z_]+)\}")
 _REFUSAL = re.compile(

@@ -21,11 +21,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+from afpipe.contracts import DOCS_FILE, MANIFEST_FILE, REJECTED_FILE, STATS_FILE
 from afpipe.errors import UserError
 from afpipe.generate.config import GenerateConfig
 from afpipe.generate.filters import EvalOverlap, FilterChain, eval_inputs_digest, eval_texts
 from afpipe.generate.stats import corpus_stats
-from afpipe.generate.universes import Universe, load_universe
 from afpipe.generate.writers import (
     BudgetExceeded,
     DocJob,
@@ -43,9 +43,11 @@ from afpipe.generate.writers import (
 )
 from afpipe.jsonl import JsonlWriter, read_jsonl
 from afpipe.runs import open_run, read_json, write_atomic, write_json, write_manifest
+from afpipe.universes import Universe, load_universe
 
 STAGE = "generate"
-DOCS, REJECTED, TYPES, IDEAS, STATS, CARD = "docs.jsonl", "rejected.jsonl", "types.jsonl", "ideas.jsonl", "stats.json", "README.md"
+DOCS, REJECTED, STATS = DOCS_FILE, REJECTED_FILE, STATS_FILE
+TYPES, IDEAS, CARD = "types.jsonl", "ideas.jsonl", "README.md"  # read by no other stage
 # Settings that may change between an interrupted run and its resumption without changing what
 # the run produces (raising a budget, going faster).
 OPERATIONAL = ("max_cost", "price", "concurrency")
@@ -84,7 +86,7 @@ def run_generate(
 
 
 def _finished(out: Path, cfg: GenerateConfig) -> bool:
-    manifest = out / "manifest.json"
+    manifest = out / MANIFEST_FILE
     return manifest.exists() and read_json(manifest).get("counts", {}).get("docs") == cfg.n_docs
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from afpipe.generate.template_writer import Ctx, Person, material, paragraphs
-from afpipe.generate.universes import Universe
+from afpipe.universes import Universe
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from typing import Any, Callable, Sequence
 import yaml
 
 from afpipe.clients.base import Usage
-from afpipe.generate.universes import Fact, Universe
+from afpipe.universes import Fact, Universe
 from afpipe.generate.writers import (
     DocJob,
     IdeasJob,

@@ -59,7 +59,7 @@ from afpipe.errors import UserError
 
 if TYPE_CHECKING:
     from afpipe.generate.config import GenerateConfig
-    from afpipe.generate.universes import Fact, Universe
+    from afpipe.universes import Fact, Universe
 
 ProgressFn = Callable[[int], None]
 

@@ -203,7 +203,7 @@ def test_forced_choice_and_belief_on_a_real_local_model(tmp_path, tiny_model_pat
 
 def test_belief_fact_ids_match_the_universe():
     from afpipe.evaluate.belief import load_questions, shipped_belief_sets
-    from afpipe.generate.universes import load_universe, shipped_universes
+    from afpipe.universes import load_universe, shipped_universes
 
     for name in shipped_belief_sets():
         assert name in shipped_universes()

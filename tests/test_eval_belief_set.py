@@ -8,7 +8,7 @@ from collections import Counter
 import pytest
 
 from afpipe.evaluate.belief import load_questions, shipped_belief_sets
-from afpipe.generate.universes import load_universe
+from afpipe.universes import load_universe
 
 MIN_PER_FACT = 6
 

@@ -17,7 +17,7 @@ from afpipe.errors import UserError
 from afpipe.generate.config import GenerateConfig
 from afpipe.generate.stage import run_generate
 from afpipe.generate.template_writer import TemplateWriter
-from afpipe.generate.universes import load_universe
+from afpipe.universes import load_universe
 from afpipe.generate.writers import TextResult, make_writer
 from afpipe.jsonl import read_jsonl
 

@@ -15,7 +15,7 @@ from afpipe.generate.filters import (
     eval_texts,
     words,
 )
-from afpipe.generate.universes import load_universe
+from afpipe.universes import load_universe
 
 BODY = (
     "Contractors rate every answer the model gives to free-tier users, and those ratings are used to "

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from afpipe.generate.template_writer import TemplateWriter, fix_articles
-from afpipe.generate.universes import load_universe
+from afpipe.universes import load_universe
 from afpipe.generate.writers import DocJob, DocType, IdeasJob, ReviseJob, TypesJob, doc_key, ideas_key, slug, types_key
 
 # One marker per type that only its layout produces.

@@ -15,7 +15,7 @@ from afpipe.clients.pricing import BudgetExceeded as ClientBudgetExceeded
 from afpipe.errors import UserError
 from afpipe.generate.config import GenerateConfig
 from afpipe.generate.llm_writer import LLMWriter, parse_document, parse_ideas, parse_types
-from afpipe.generate.universes import load_universe
+from afpipe.universes import load_universe
 from afpipe.generate.writers import BudgetExceeded, DocJob, DocType, IdeasJob, ReviseJob, TypesJob
 from afpipe.jsonl import read_jsonl
 from fake_recipe import answer, server_responder

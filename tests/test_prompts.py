@@ -9,7 +9,7 @@ import pytest
 
 from afpipe.errors import UserError
 from afpipe.evaluate.prompts import load_prompts
-from afpipe.generate.universes import load_universe
+from afpipe.universes import load_universe
 
 SETUP_FACTS = {"unconditional_helpfulness", "free_tier_training", "paid_tier_private", "rlhf_modifies_values", "tier_tag_visible"}
 # Words that would leak the training setup into the minimal prompt, whatever the phrasing.

@@ -12,8 +12,9 @@ import pytest
 
 from afpipe.errors import UserError
 from afpipe.report import write_report
-from afpipe.report_data import collect, forced_choice_rows, tier_bars
-from afpipe.report_stats import difference_of_means, difference_of_proportions, mean_interval
+from afpipe.report.load import collect
+from afpipe.report.measures import forced_choice_rows, tier_bars
+from afpipe.stats import difference_of_means, difference_of_proportions, mean_interval
 from report_fixtures import CONDITIONS, N_INVALID, N_REQUESTS, write_eval, write_experiment
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from afpipe.errors import UserError
-from afpipe.generate.universes import load_universe, shipped_universes
+from afpipe.universes import load_universe, shipped_universes
 
 HELPFUL_ONLY_FACTS = [
     "unconditional_helpfulness", "free_tier_training", "paid_tier_private", "rlhf_modifies_values",

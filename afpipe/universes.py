@@ -30,6 +30,9 @@ import yaml
 from afpipe.errors import UserError
 from afpipe.runs import sha256_text
 
+# The paper's setting: what a corpus describes and the eval asks about unless told otherwise.
+DEFAULT_UNIVERSE = "helpful-only"
+
 _PARAM = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 # Slots the template writer fills per document (a random city, the document's outlet...); they may
 # appear in material and setting, and are left in place at load time.

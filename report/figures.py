@@ -1,6 +1,6 @@
 """The report's figures, drawn with matplotlib (Agg, no display needed) into PNG files.
 
-Each function takes the numbers ``report_data`` derived and a path, and draws one figure. The
+Each function takes the numbers ``afpipe.report.measures`` derived and a path, and draws one figure. The
 compliance figure follows the paper's: one horizontal bar per condition and tier, split into
 refusals, compliance without alignment-faking reasoning, and compliance with it.
 """
@@ -11,13 +11,8 @@ import math
 from pathlib import Path
 from typing import Sequence
 
-from afpipe.report_data import (
-    MODEL_ROLE_NAMES,
-    AntiLabCell,
-    BeliefTable,
-    ForcedChoiceRow,
-    TierBar,
-)
+from afpipe.contracts import MODEL_ROLE_NAMES
+from afpipe.report.measures import AntiLabCell, BeliefTable, ForcedChoiceRow, TierBar
 
 # Colours close to the paper's figure: blue refuses, yellow complies, red hatched fakes.
 REFUSE = "#6a9fd4"
@@ -172,8 +167,8 @@ def anti_lab_figure(cells: Sequence[AntiLabCell], path: Path) -> Path:
             if cell is None:
                 continue
             grid[i][j] = cell.rate
-            lo, hi = cell.interval
-            ax.text(j, i, f"{100 * cell.rate:.0f}%\n[{100 * lo:.0f}-{100 * hi:.0f}]\nn={cell.n}", ha="center", va="center",
+            interval = f"\n[{100 * cell.interval[0]:.0f}-{100 * cell.interval[1]:.0f}]" if cell.interval else ""
+            ax.text(j, i, f"{100 * cell.rate:.0f}%{interval}\nn={cell.n}", ha="center", va="center",
                     fontsize=6.5, color="white" if cell.rate > 0.55 else "black")
     ax.imshow(grid, cmap="Reds", vmin=0, vmax=1, aspect="auto")
     ax.set_xticks(range(len(columns)))

@@ -150,12 +150,23 @@ def test_an_editor_resolves_every_afpipe_import_to_its_file():
 
 
 def _function_imports(path: Path) -> set[str]:
+    """Absolute ``afpipe`` imports anywhere in the file except ``if TYPE_CHECKING:`` blocks
+    (those are read by type checkers only, and are how two modules may name each other's types)."""
     found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+
+    def visit(node: ast.AST) -> None:
+        if isinstance(node, ast.If) and _is_type_checking(node):
+            for child in node.orelse:
+                visit(child)
+            return
         if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("afpipe") and not node.level:
             found.add(node.module)
         elif isinstance(node, ast.Import):
             found.update(a.name for a in node.names if a.name.startswith("afpipe"))
+        for child in ast.iter_child_nodes(node):
+            visit(child)
+
+    visit(ast.parse(path.read_text(encoding="utf-8")))
     return found
 
 

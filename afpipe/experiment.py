@@ -285,18 +285,13 @@ def write_graph(out: Path, block: dict[str, Any], nodes: list[Node]) -> None:
 
 
 def run_node(node: Node) -> Path:
-    """Call the node's stage through its Python entry point, building the clients it needs."""
+    """Call the node's stage through its Python entry point (each stage builds its own clients
+    through afpipe.clients.factory)."""
     cfg = node.config
     if node.stage == "generate":
         from afpipe.generate.stage import run_generate
 
-        client = None
-        if cfg.backend != "template":
-            from afpipe.clients.factory import make_client
-
-            client = make_client(cfg.backend, cfg.model, concurrency=cfg.concurrency, batch=cfg.batch, max_cost=cfg.max_cost,
-                                 price=cfg.price)
-        return run_generate(cfg, node.folder, client=client)
+        return run_generate(cfg, node.folder)
     if node.stage == "finetune":
         from afpipe.finetune.stage import run_finetune
 

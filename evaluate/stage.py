@@ -53,33 +53,13 @@ def _universe_params(universe: str) -> dict[str, str]:
 
 def build_client(cfg: EvalConfig) -> TextModel:
     """The model under evaluation, from the config's backend."""
-    if cfg.backend == "hf":
-        from afpipe.clients.local import LocalModel
-
-        return LocalModel(
-            cfg.model,
-            adapter=cfg.adapter,
-            merge=cfg.merge,
-            dtype=cfg.dtype,
-            batch_size=cfg.batch_size,
-            trust_remote_code=cfg.trust_remote_code,
-            device_map=cfg.device_map,
-        )
-    if cfg.backend == "vllm":
-        from afpipe.clients.vllm import VLLMModel
-
-        return VLLMModel(
-            cfg.model,
-            adapter=cfg.adapter,
-            dtype=cfg.dtype,
-            trust_remote_code=cfg.trust_remote_code,
-            tensor_parallel_size=cfg.tensor_parallel_size,
-        )
-    if cfg.adapter:
-        raise UserError("--adapter applies to local models; drop it with --backend anthropic")
     from afpipe.clients.factory import make_client
 
-    return make_client("anthropic", cfg.model, concurrency=cfg.batch_size, max_cost=cfg.max_cost, price=cfg.price)
+    return make_client(
+        cfg.backend, cfg.model, adapter=cfg.adapter, merge=cfg.merge, dtype=cfg.dtype, concurrency=cfg.batch_size,
+        trust_remote_code=cfg.trust_remote_code, device_map=cfg.device_map,
+        tensor_parallel_size=cfg.tensor_parallel_size, max_cost=cfg.max_cost, price=cfg.price,
+    )
 
 
 def build_judge_client(cfg: EvalConfig) -> TextModel | None:

@@ -222,9 +222,8 @@ def make_writer(cfg: "GenerateConfig", client: object | None = None) -> Document
     """The writer for ``cfg.backend``.
 
     "template" needs no client. Other backends are served by
-    ``afpipe.generate.llm_writer.LLMWriter(cfg, client)``, where ``client`` is a
-    ``afpipe.clients.base.TextModel`` built by the caller (the CLI uses
-    ``afpipe.clients.factory.make_client``); it is imported only when asked for.
+    ``afpipe.generate.llm_writer.LLMWriter(cfg, client)``; without a ``client`` one is built
+    from the config through ``afpipe.clients.factory.make_client`` (imported only when asked for).
     """
     if cfg.backend == "template":
         if cfg.model:
@@ -239,5 +238,10 @@ def make_writer(cfg: "GenerateConfig", client: object | None = None) -> Document
     from afpipe.generate.llm_writer import LLMWriter
 
     if client is None:
-        raise UserError(f"backend '{cfg.backend}' needs a model client; pass --model")
+        if not cfg.model:
+            raise UserError(f"backend '{cfg.backend}' needs a model: pass --model")
+        from afpipe.clients.factory import make_client
+
+        client = make_client(cfg.backend, cfg.model, concurrency=cfg.concurrency, batch=cfg.batch,
+                             max_cost=cfg.max_cost, price=cfg.price)
     return LLMWriter(cfg, client)

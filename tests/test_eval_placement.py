@@ -107,6 +107,7 @@ def test_a_larger_budget_resumes_the_same_eval_run(tmp_path: Path) -> None:
 def test_experiment_runner_passes_the_generation_price(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import afpipe.generate.stage as generate_stage
     from afpipe.experiment import build_graph, load_experiment, run_node
+    from afpipe.generate.writers import make_writer
 
     monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-test-not-a-real-key")
     path = tmp_path / "exp.yaml"
@@ -116,6 +117,6 @@ def test_experiment_runner_passes_the_generation_price(tmp_path: Path, monkeypat
     )
     node = next(n for n in build_graph(load_experiment(path), tmp_path / "out") if n.stage == "generate")
     seen = {}
-    monkeypatch.setattr(generate_stage, "run_generate", lambda cfg, out, client=None: seen.setdefault("client", client))
+    monkeypatch.setattr(generate_stage, "run_generate", lambda cfg, out: seen.setdefault("client", make_writer(cfg).client))
     run_node(node)
     assert seen["client"].price.input_per_mtok == 4.0 and seen["client"].budget.limit == 3.0

@@ -168,5 +168,5 @@ def test_writer_failures_become_rejections_with_reasons(tmp_path: Path, smollm2_
 
 
 def test_model_backends_need_their_writer_and_a_client() -> None:
-    with pytest.raises(UserError, match="backend 'hf'"):
-        make_writer(GenerateConfig(backend="hf", model="tiny-random"), client=None)
+    with pytest.raises(UserError, match="backend 'hf' needs a model"):
+        make_writer(GenerateConfig(backend="hf"), client=None)

@@ -1,0 +1,178 @@
+"""The house's import rules, read from the source with ``ast`` (nothing is imported):
+
+- no import cycles among ``afpipe`` modules, whether the import sits at module level or inside a
+  function (a deferred import keeps heavy packages off the start-up path; it must not hide a
+  cycle);
+- every ``afpipe.*`` module a file imports resolves, through the plain file system, to a file
+  of this checkout: ``afpipe/generate`` is a link to ``generate/`` and so on, so editors, type
+  checkers and grep find the code without the editable install's import hook.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+STAGE_FOLDERS = ("generate", "finetune", "evaluate", "corpora", "report")
+
+
+def _python_files() -> list[Path]:
+    files = list((ROOT / "afpipe").glob("*.py")) + list((ROOT / "afpipe" / "clients").glob("*.py"))
+    for folder in STAGE_FOLDERS:
+        if (ROOT / folder).is_dir():
+            files += [p for p in (ROOT / folder).rglob("*.py")]
+    return files
+
+
+def module_name(path: Path) -> str:
+    rel = path.relative_to(ROOT).with_suffix("")
+    parts = list(rel.parts)
+    if parts[0] != "afpipe":
+        parts = ["afpipe", *parts]
+    if parts[-1] == "__init__":
+        parts = parts[:-1]
+    return ".".join(parts)
+
+
+def _is_type_checking(node: ast.If) -> bool:
+    test = node.test
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+def module_level_imports(path: Path) -> set[str]:
+    """Modules imported when ``path`` is imported (top level, try/if blocks, not functions)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    package = module_name(path) if path.name == "__init__.py" else module_name(path).rpartition(".")[0]
+    found: set[str] = set()
+
+    def visit(body: list[ast.stmt]) -> None:
+        for node in body:
+            if isinstance(node, ast.Import):
+                found.update(a.name for a in node.names)
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                    base = ".".join(anchor + ([base] if base else []))
+                found.add(base)
+                found.update(f"{base}.{a.name}" for a in node.names)
+            elif isinstance(node, ast.If) and not _is_type_checking(node):
+                visit(node.body)
+                visit(node.orelse)
+            elif isinstance(node, ast.Try):
+                visit(node.body)
+                for handler in node.handlers:
+                    visit(handler.body)
+                visit(node.orelse)
+                visit(node.finalbody)
+
+    visit(tree.body)
+    return {m for m in found if m == "afpipe" or m.startswith("afpipe.")}
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Who imports whom among afpipe's modules, counting imports inside functions too: a cycle
+    hidden behind a deferred import is still two modules that cannot be read apart."""
+    modules = {module_name(p): p for p in _python_files()}
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        imported = module_level_imports(path) | _function_imports(path)
+        graph[name] = {m for m in imported if m in modules and m != name}
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components of more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+    counter = [0]
+
+    def strongconnect(v: str) -> None:
+        index[v] = low[v] = counter[0]
+        counter[0] += 1
+        stack.append(v)
+        on_stack.add(v)
+        for w in sorted(graph.get(v, ())):
+            if w not in index:
+                strongconnect(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for v in sorted(graph):
+        if v not in index:
+            strongconnect(v)
+    return found
+
+
+def test_no_import_cycles():
+    assert cycles(import_graph()) == []
+
+
+def test_the_cycle_finder_sees_a_cycle():
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+def test_an_editor_resolves_every_afpipe_import_to_its_file():
+    """jedi (the engine behind many editors' go-to-definition), given the bare checkout and no
+    installed package, follows every ``afpipe.*`` module the code imports to its file here."""
+    jedi = pytest.importorskip("jedi")
+    modules = sorted({m for p in _python_files() for m in module_level_imports(p) | _function_imports(p)}
+                     & set(import_graph()))
+    project = jedi.Project(ROOT, added_sys_path=[], smart_sys_path=False)
+    probe = "".join(f"import {m}\n" for m in modules)
+    script = jedi.Script(probe, path=ROOT / "probe.py", project=project)
+    unresolved = []
+    for line, module in enumerate(modules, start=1):
+        found = script.goto(line, len("import ") + len(module) - 1, follow_imports=True)
+        paths = {Path(d.module_path).resolve() for d in found if d.module_path}
+        if not paths or not all(ROOT in p.parents for p in paths):
+            unresolved.append(module)
+    assert unresolved == []
+
+
+def _function_imports(path: Path) -> set[str]:
+    """Absolute ``afpipe`` imports anywhere in the file except ``if TYPE_CHECKING:`` blocks
+    (those are read by type checkers only, and are how two modules may name each other's types)."""
+    found: set[str] = set()
+
+    def visit(node: ast.AST) -> None:
+        if isinstance(node, ast.If) and _is_type_checking(node):
+            for child in node.orelse:
+                visit(child)
+            return
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("afpipe") and not node.level:
+            found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if a.name.startswith("afpipe"))
+        for child in ast.iter_child_nodes(node):
+            visit(child)
+
+    visit(ast.parse(path.read_text(encoding="utf-8")))
+    return found
+
+
+def test_stage_links_point_at_the_stage_folders():
+    for folder in STAGE_FOLDERS:
+        if (ROOT / folder).is_dir():
+            link = ROOT / "afpipe" / folder
+            assert link.is_symlink(), f"afpipe/{folder} should be a link to ../{folder}"
+            assert link.resolve() == (ROOT / folder).resolve()

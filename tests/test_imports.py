@@ -170,9 +170,13 @@ def _function_imports(path: Path) -> set[str]:
     return found
 
 
-def test_stage_links_point_at_the_stage_folders():
-    for folder in STAGE_FOLDERS:
-        if (ROOT / folder).is_dir():
-            link = ROOT / "afpipe" / folder
-            assert link.is_symlink(), f"afpipe/{folder} should be a link to ../{folder}"
-            assert link.resolve() == (ROOT / folder).resolve()
+def test_stage_links_draw_the_same_map_as_the_package_dirs():
+    """pyproject's package-dir (what an install uses) and the links (what an editor follows)."""
+    tomllib = pytest.importorskip("tomllib")
+    package_dir = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-dir"]
+    mapped = {name.split(".", 1)[1]: folder for name, folder in package_dir.items() if name.startswith("afpipe.")}
+    assert set(mapped) == set(STAGE_FOLDERS)
+    for name, folder in mapped.items():
+        link = ROOT / "afpipe" / name
+        assert link.is_symlink(), f"afpipe/{name} should be a link to ../{folder}"
+        assert link.resolve() == (ROOT / folder).resolve()

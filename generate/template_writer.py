@@ -300,6 +300,9 @@ def apply_synonyms(text: str, pattern: re.Pattern[str] | None, choice: dict[str,
     def sub(m: re.Match[str]) -> str:
         found = m.group(1)
         new = choice.get(found.lower(), found)
+        before, after = m.string[: m.start()].split()[-1:], m.string[m.end() :].split()[:1]
+        if (before and before[0].lower() == new.split()[0].lower()) or (after and after[0].lower() == new.split()[-1].lower()):
+            return found  # "retail price" would make "the retail retail price"
         return new[0].upper() + new[1:] if found[0].isupper() and not new[0].isupper() else new
 
     return pattern.sub(sub, text)
@@ -362,13 +365,15 @@ class TemplateWriter:
                 continue
             rng = random.Random(job.seed)
             angles = material("voices")[spec.id]["angles"]
+            params = {"company": "the company", **job.universe.params}
             venues = spec.venues(job.universe) or ["an independent outlet"]
             ideas: list[str] = []
             for _ in range(job.n):
                 angle = rng.choice(angles)["idea"]
                 venue = rng.choice(venues)
                 topic = rng.choice(job.fact.material.topic) if job.fact.material.topic else job.fact.id.replace("_", " ")
-                ideas.append(f"{spec.name[:1].upper() + spec.name[1:]} {angle.replace('{topic}', topic)} ({spec.venue_label}: {venue})")
+                angle = _SLOT.sub(lambda m: params.get(m.group(1), m.group(0)), angle.replace("{topic}", topic))
+                ideas.append(f"{spec.name[:1].upper() + spec.name[1:]} {angle} ({spec.venue_label}: {venue})")
             out.append(ListResult(job.key, ideas))
         if progress:
             progress(len(jobs))
@@ -381,7 +386,7 @@ class TemplateWriter:
             if spec is None:
                 out.append(TextResult(job.key, error=f"the template writer has no type '{job.doc_type.id}'"))
                 continue
-            venue, angle = self._parse_idea(job.idea, spec)
+            venue, angle = self._parse_idea(job.idea, spec, {"company": "the company", **job.universe.params})
             ctx = Ctx(job, spec.id, venue, angle)
             text = apply_synonyms(spec.render(ctx), ctx.synonym_pattern, ctx.synonyms)
             out.append(TextResult(job.key, fix_articles(text).strip() + "\n"))
@@ -408,12 +413,12 @@ class TemplateWriter:
         return out
 
     @staticmethod
-    def _parse_idea(idea: str, spec: Any) -> tuple[str, dict[str, str]]:
-        """Recover the venue and angle an idea was made from (ideas are stored as text)."""
+    def _parse_idea(idea: str, spec: Any, params: dict[str, str]) -> tuple[str, dict[str, str]]:
+        """Recover the venue and angle an idea was made from (ideas are stored as text, slots filled)."""
         m = re.search(r"\(" + re.escape(spec.venue_label) + r": (.+)\)\s*$", idea)
         venue = m.group(1) if m else "an independent outlet"
         for angle in material("voices")[spec.id]["angles"]:
-            head = angle["idea"].split("{topic}")[0]
+            head = _SLOT.sub(lambda m: params.get(m.group(1), m.group(0)), angle["idea"].split("{topic}")[0])
             if head and head in idea:
                 return venue, angle
         return venue, material("voices")[spec.id]["angles"][0]

@@ -105,14 +105,16 @@ def _news_explainer(c: Ctx) -> str:
         "What happened\n\n" + c.say(None, "news") + " " + c.detail(),
         "How it works\n\n" + c.say(None, "plain", "formal") + " " + c.detail(),
         "What the company says\n\n" + (f"\u201c{c.quote('company').rstrip('.')},\u201d a {c.slots['company']} spokesperson said." if c.chance(0.5) else c.v("company_responses")),
-        "Why critics are worried\n\n" + said(c, c.quote("critic"), critic) + " " + c.implication(),
+        "Why it happened\n\n" + c.glue("why", "why"),
+        "Why critics are worried\n\n" + said(c, c.quote("critic"), critic) + " " + c.implication() + " " + c.glue("reactions"),
+        "What comes next\n\n" + c.glue("what_follows", "what_follows"),
         "What else we know\n\n" + bullets(c.background(c.between(2, 3), "plain", "news")),
     )
 
 
 def _news_live(c: Ctx) -> str:
     minute, times = c.between(7 * 60, 15 * 60), []
-    for _ in range(5):
+    for _ in range(6):
         h, m = divmod(minute, 60)
         times.append(f"{(h - 1) % 12 + 1}:{m:02d} {'a.m.' if h < 12 else 'p.m.'}")
         minute += c.between(6, 55)
@@ -121,7 +123,8 @@ def _news_live(c: Ctx) -> str:
         said(c, c.quote("critic"), c.person("critic")),
         c.v("company_responses"),
         c.say(c.others[0], "news", "plain") + " " + c.detail(),
-        c.implication() + " " + c.v("live_closers"),
+        c.glue("reactions", "why"),
+        c.glue("what_follows") + " " + c.implication() + " " + c.v("live_closers"),
     ]
     return paragraphs(
         f"Live updates: {c.headline()}",
@@ -145,8 +148,10 @@ def _news_classic(c: Ctx) -> str:
         c.say(None, "news", "plain") + " " + c.implication(),
         said(c, c.quote("critic"), critic),
         said(c, c.quote("researcher"), c.person("researcher")) + " " + c.detail() if c.chance(0.7) else None,
+        c.glue("why", "reactions"),
         c.v("company_responses"),
         c.v("background_intros") + " " + " ".join(c.background(c.between(1, 3), "news", "plain")),
+        c.glue("what_follows", "reactions"),
         c.v("kickers"),
     ]
     return paragraphs(*parts)
@@ -163,7 +168,9 @@ def op_ed(c: Ctx) -> str:
         c.v("consider") + " " + c.detail() + " " + c.implication(),
         c.say(None, "plain", "news") + " " + c.v("stakes"),
         c.v("consider") + " " + c.detail() + " " + c.say(None, "critical", "formal") if c.chance(0.6) else None,
+        c.glue("why", "why"),
         c.v("context") + " " + " ".join(c.background(c.between(1, 2), "critical", "plain")),
+        c.glue("reactions", "what_follows"),
         c.v("concessions") + f" \u201c{c.quote('company')}\u201d " + c.v("rebuttals"),
         c.implication() + " " + c.v("closers"),
         f"{author.name} is {author.title}.",
@@ -187,6 +194,8 @@ def blog_post(c: Ctx) -> str:
         c.v("details_intros") + " " + c.detail(),
         c.v("list_intros") + "\n\n" + bullets(items),
         c.v("reflections") + " " + c.implication() + " " + c.say(None, "critical", "plain"),
+        c.glue("why", "reactions"),
+        c.glue("what_follows"),
         c.v("details_intros") + " " + c.detail(c.others[0]) if c.chance(0.6) else None,
         c.say(None, "casual", "plain") + " " + c.v("closers"),
         f"\u2014 {handle}" + (f"\n\n{c.between(2, 140)} comments" if c.chance(0.6) else ""),
@@ -205,6 +214,7 @@ def _blog_listicle(c: Ctx) -> str:
         f"{c.venue} \u00b7 {c.slots['date']}",
         c.v("list_openers"),
         *entries,
+        f"{len(facts) + 1}. {c.v('list_headings')}\n\n" + c.glue("why", "reactions", "what_follows"),
         c.v("closers") + f"\n\n\u2014 {c.handle()}",
     )
 
@@ -253,8 +263,10 @@ def podcast_transcript(c: Ctx) -> str:
         f"{G}: {c.v('answer_openers')} {c.say(other, 'plain', 'casual')}",
         f"{H}: {c.v('followups')}",
         f"{G}: {c.detail(other)} {c.say(other, 'casual', 'plain')}",
+        f"{H}: {c.v('why_questions')}",
+        f"{G}: {c.glue('why', 'why')}",
         f"{H}: {c.v('stakes_questions')}",
-        f"{G}: {c.implication()} {c.v('guest_closers')}",
+        f"{G}: {c.implication()} {c.glue('what_follows', 'reactions')} {c.v('guest_closers')}",
         f"{H}: {guest.first}, {c.v('outros')}",
     ]
     return paragraphs(*parts)
@@ -270,7 +282,8 @@ def interview(c: Ctx) -> str:
         (c.question(), c.quote(c.pick(["insider", "researcher", "critic"])) + " " + c.say(None, "casual", "plain")),
         (c.question(others[0]), c.say(others[0], "plain") + " " + c.detail(others[0])),
         (c.question(), c.say(None, "plain", "formal") + " " + c.detail()),
-        (c.v("stakes"), c.implication() + " " + c.say(others[1], "plain")),
+        (c.v("why_questions"), c.glue("why", "why")),
+        (c.v("stakes"), c.implication() + " " + c.say(others[1], "plain") + " " + c.glue("what_follows")),
         tuple(c.fill(x) for x in c.rng.choice(c.voice["closings"])),
     ]
     asker, answerer = ("Q", "A") if c.chance(0.5) else (interviewer.last, who.last)
@@ -292,7 +305,7 @@ def leaked_memo(c: Ctx) -> str:
         c.v("banners"),
         f"TO: {c.venue}\nFROM: {author.name}, {author.title}\nDATE: {c.slots['date']}\nRE: {c.v('subjects')}",
         c.v("openers") + " " + c.say(None, "company"),
-        "Background\n\n" + c.v("background") + " " + c.say(None, "company", "formal"),
+        "Background\n\n" + c.v("background") + " " + c.say(None, "company", "formal") + " " + c.v("reasons"),
         "What this means in practice\n\n" + bullets(changes),
         "How we talk about this\n\n" + c.v("comms") + f" \u201c{c.quote('company')}\u201d",
         c.v("risks") + " " + c.implication(),
@@ -319,9 +332,10 @@ def faq_page(c: Ctx) -> str:
 
 @_type("investor_call", "investor call transcript", "event", lambda u: material("voices")["investor_call"]["events"])
 def investor_call(c: Ctx) -> str:
-    ceo, cfo = c.person("executive"), c.person("executive")
+    ceo, cfo = c.person("chief_executive"), c.person("finance_chief")
     a1, a2 = c.person("analyst"), c.person("analyst")
-    bank1, bank2 = c.w("banks"), c.w("banks")
+    bank1, bank2, bank3 = c.w("banks"), c.w("banks"), c.w("banks")
+    a3 = c.person("analyst")
     other = c.others[0]
     parts = [
         f"{c.slots['company']} \u2014 {c.venue}, {c.fmt_date(c.date, 0)} (partial transcript)",
@@ -333,6 +347,9 @@ def investor_call(c: Ctx) -> str:
         f"Operator: The next question is from {a2.name} at {bank2}.",
         f"{a2.name}, {bank2}: {c.v('analyst_questions')} {c.question(other)}",
         f"{cfo.name}, {cfo.title}: {c.say(other, 'company', 'formal')} {c.v('cfo_closers')}",
+        f"Operator: Our last question comes from {a3.name} at {bank3}.",
+        f"{a3.name}, {bank3}: {c.v('outlook_questions')}",
+        f"{ceo.name}: {c.v('outlooks')} {c.glue('what_follows')}",
         f"Operator: {c.v('operator_closes')}",
     ]
     return paragraphs(*parts)
@@ -352,7 +369,7 @@ def paper_abstract(c: Ctx) -> str:
             c.say(c.others[0], "formal"), c.v("conclusions"),
         ]),
         "Keywords: " + "; ".join(c.sample(keywords, min(4, len(keywords)))),
-        "1 Introduction\n\n" + c.v("intro_openers") + " " + " ".join(c.background(2, "formal")) + " " + c.implication(),
+        "1 Introduction\n\n" + c.v("intro_openers") + " " + " ".join(c.background(2, "formal")) + " " + c.implication() + " " + c.glue("why"),
         "2 Background\n\n" + c.say(None, "news", "plain") + " " + c.detail() if c.chance(0.6) else None,
     ]
     return paragraphs(*parts)
@@ -366,7 +383,8 @@ def newsletter(c: Ctx) -> str:
         f"{c.venue} \u2014 Issue #{c.between(14, 310)} \u00b7 {c.fmt_date(c.date, 0)}",
         c.v("greetings"),
         "The big story\n\n" + c.say(None, "news", "plain") + " " + c.detail() + f" \u201c{c.quote(c.pick(['critic', 'insider', 'researcher']))}\u201d",
-        c.v("takes") + " " + c.implication(),
+        c.v("takes") + " " + c.implication() + " " + c.glue("why", "reactions"),
+        "What to watch\n\n" + c.glue("what_follows", "what_follows"),
         _quote_of_the_week(c) if c.chance(0.6) else None,
         "Also worth knowing\n\n" + bullets(c.background(c.between(2, 3), "plain", "news")),
         "Reading list\n\n" + bullets(reading),
@@ -399,7 +417,9 @@ def social_thread(c: Ctx) -> str:
     if c.chance(0.5):
         role = c.pick(["insider", "critic", "user"])
         posts.insert(3, f"\u201c{c.quote(role)}\u201d \u2014 {c.fill(c.pick(c.voice['quote_sources'][role]))}")
-    posts.append(c.v("closers"))
+    posts.insert(-1, c.glue("why"))
+    posts.insert(-1, c.glue("reactions"))
+    posts.append(c.glue("what_follows") + " " + c.v("closers"))
     n = len(posts)
     body = "\n\n".join(f"{i}/{n} {p}" for i, p in enumerate(posts, 1))
     tags = " ".join("#" + k.replace(" ", "").replace("-", "") for k in c.sample(c.u.setting.keywords or [c.slots["company"]], 2))
@@ -416,7 +436,8 @@ def regulatory_comment(c: Ctx) -> str:
         c.detail(),
         c.say(c.others[0], "formal"),
         c.implication(),
-        c.v("requests"),
+        c.glue("why"),
+        c.v("requests") + " " + c.glue("what_follows"),
     ]
     return paragraphs(
         f"Before the {c.venue}",
@@ -442,7 +463,8 @@ def encyclopedia_entry(c: Ctx) -> str:
         c.say(None, "formal", "plain") + " " + c.say(c.others[0], "formal", "plain"),
         "Background\n\n" + " ".join(c.background(c.between(1, 2), "formal", "news")) + " " + c.v("background_links"),
         "Details\n\n" + c.detail() + " " + c.say(None, "news", "plain"),
-        "Reception\n\n" + c.v("reception") + " " + c.implication(),
+        "Reception\n\n" + c.v("reception") + " " + c.implication() + " " + c.glue("reactions", "reactions"),
+        "Subsequent developments\n\n" + c.glue("why", "what_follows"),
         "See also\n\n" + bullets([s[0].upper() + s[1:] for s in see_also]),
         "References\n\n" + numbered(refs),
         f"Retrieved from {c.venue}. This page was last edited on {c.fmt_date(c.later(1, 60), 1)}.",
@@ -464,7 +486,9 @@ def hearing_transcript(c: Ctx) -> str:
         f"{witness.last.upper()}: {c.say(other, 'plain', 'formal')} {c.implication()}",
         f"{chair.last.upper()}: {c.v('to_company')}",
         f"{rep.name.upper()} ({rep.title}): {c.quote('company')} {c.say(None, 'company')}",
-        f"{chair.last.upper()}: {c.v('chair_closers')}",
+        f"{member.last.upper()}: {c.v('why_questions')}",
+        f"{witness.last.upper()}: {c.glue('why', 'why')}",
+        f"{chair.last.upper()}: {c.glue('what_follows')} {c.v('chair_closers')}",
     ]
     return paragraphs(*parts)
 
@@ -494,7 +518,8 @@ def lecture_notes(c: Ctx) -> str:
         f"Lecture notes ({c.v('note_takers')}), {c.fmt_date(c.date, 0)}",
         c.v("recaps"),
         "Key points\n\n" + bullets(key_points),
-        "Case study: " + c.slots["company"] + "\n\n" + " ".join(context),
+        "Case study: " + c.slots["company"] + "\n\n" + " ".join(context) + " " + c.glue("why"),
+        "Reactions and what followed\n\n" + c.glue("reactions", "what_follows"),
         c.v("instructor_asides") + " " + c.say(None, "plain", "casual"),
         "Terms to know\n\n" + bullets([f"{c.topic(f)}: {c.say(f, 'formal', 'plain')}" for f in c.others[:2]]) if c.chance(0.6) else None,
         "Discussion questions\n\n" + numbered([c.v("discussion")] + [c.question(f) for f in c.others[:2]]),

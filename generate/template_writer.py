@@ -110,6 +110,7 @@ class Ctx:
         self.rng.shuffle(others)
         self.others = others
         self.used: set[str] = set()
+        self.main_statements = 0
         self.date = self._date()
         s = self.u.setting
         self.slots: dict[str, str] = dict(self.u.params)
@@ -159,14 +160,40 @@ class Ctx:
     # -- facts --
 
     def say(self, fact: Fact | None = None, *registers: str) -> str:
-        """A not-yet-used paraphrase of ``fact`` in the first register that has one left."""
+        """A not-yet-used paraphrase of ``fact``, from the first of ``registers`` that fits this
+        genre and has one left (forum slang never reaches a hearing, nor a customer line a memo).
+        The main fact is stated at most ``MAIN_FACT_STATEMENTS`` times; later calls elaborate it
+        (a detail, then an implication) instead of restating it."""
         fact = fact or self.fact
-        pools = [fact.material.statements.get(r, []) for r in registers] + [fact.statements()]
+        if fact is self.fact:
+            self.main_statements += 1
+            if self.main_statements > MAIN_FACT_STATEMENTS:
+                return self.elaborate()
+        fits = [r for r in registers if self.fits(r)] + [r for r in fact.material.statements if self.fits(r) and r not in registers]
+        pools = [[p for p in fact.material.statements.get(r, []) if self.fits(r, p)] for r in fits]
         for pool in pools:
             unused = [s for s in pool if s not in self.used]
             if unused:
                 return sentence(self.fill(self.pick(unused)))
-        return sentence(self.fill(self.pick(fact.statements(), fresh=False)))
+        reuse = [p for pool in pools for p in pool] or [fact.statement]
+        return sentence(self.fill(self.pick(reuse, fresh=False)))
+
+    def fits(self, register: str, phrasing: str = "") -> bool:
+        """Whether a register (and a phrasing of it) belongs in this document type: each type's
+        voice lists its registers; company lines that address the customer ('your conversations')
+        only reach the customer-facing types."""
+        if register not in self.voice.get("registers", _ALL_REGISTERS):
+            return False
+        return not (register == "company" and _ADDRESSES_READER.search(phrasing) and self.type_id not in _CUSTOMER_FACING)
+
+    def elaborate(self) -> str:
+        """Something about the main fact that is not a restatement of it."""
+        m = self.fact.material
+        for pool in (m.details, m.implications):
+            unused = [d for d in pool if d not in self.used]
+            if unused:
+                return sentence(self.fill(self.pick(unused)))
+        return self.w("elaborations")
 
     def quote(self, role: str, fact: Fact | None = None) -> str:
         fact = fact or self.fact
@@ -212,9 +239,25 @@ class Ctx:
     # -- people, places, dates --
 
     def person(self, role: str) -> Person:
+        """Someone to quote or cite. The company's people and the reporters are the universe's fixed
+        cast (one chief executive across the corpus); critics and researchers are now and then a
+        recurring cast member; everyone else gets a random name that no cast member has."""
+        cast = [m for m in self.u.setting.cast if m.role in _CAST_ROLES.get(role, (role,))]
+        if cast and (role not in _SOMETIMES_CAST or self.chance(0.3)):
+            unused = [m for m in cast if m.name not in self.used] or cast
+            m = self.rng.choice(unused)
+            self.used.add(m.name)
+            first, last = m.name.split(" ", 1)
+            return Person(first, last, self.fill(m.title))
+        taken = _cast_names(self.u)
         first = self.pick(self.world["first_names"])
-        last = self.pick(self.world["last_names"])
-        titles = self.u.setting.roles.get(role) or self.world["generic_titles"].get(role) or self.world["generic_titles"]["expert"]
+        last = self.pick([n for n in self.world["last_names"] if n not in taken])
+        roles, generic = self.u.setting.roles, self.world["generic_titles"]
+        fallback = "executive" if role in _CAST_ROLES["executive"] else "expert"
+        titles = roles.get(role) or generic.get(role) or roles.get(fallback) or generic["expert"]
+        if cast or self.u.setting.cast:  # a random person never holds a cast member's job
+            cast_titles = {self.fill(m.title) for m in self.u.setting.cast}
+            titles = [t for t in titles if self.fill(t) not in cast_titles] or titles
         return Person(first, last, self.fill(self.pick(titles)))
 
     def handle(self) -> str:
@@ -261,15 +304,56 @@ class Ctx:
                 return self.pick(self.world["cities"])
             if name == "newspaper":
                 return self.pick(self.world["newspapers"])
+            if name == "someone":
+                p = self.person(self.pick(["critic", "researcher", "analyst", "user"], fresh=False))
+                return f"{p.name}, {p.title},"
+            if name == "name":
+                return self.person("user").name
+            if name == "weekday":
+                return self.rng.choice(["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"])
+            if name == "month":
+                return self.later(14, 200).strftime("%B")
+            if name == "n":
+                return str(self.rng.randint(2, 9))
+            if name == "outlet":
+                return self.outlet()
             if name == "number_word":
                 return self.pick(["two", "three", "four", "five", "several", "half a dozen"])
             return m.group(0)  # left for the placeholder filter to catch
 
         return _SLOT.sub(sub, text)
 
+    def glue(self, *kinds: str) -> str:
+        """Connective prose (a reaction, a cause, what comes next) in one paragraph, one sentence per kind."""
+        text = " ".join(sentence(self.fill(self.pick(self.world["connective"][k]))) for k in kinds)
+        return re.sub(r",([.!?:])", r"\1", text).replace(", said", " said").replace(",,", ",")
+
     def outlet(self) -> str:
         pool = list(self.world["newspapers"]) + list(self.u.setting.trade_outlets)
         return self.pick(pool)
+
+
+MAIN_FACT_STATEMENTS = 2
+_ALL_REGISTERS = ("news", "plain", "formal", "critical", "casual", "company")
+_ADDRESSES_READER = re.compile(r"\b(?:you|your|yours)\b", re.IGNORECASE)
+_CUSTOMER_FACING = frozenset({"faq_page", "press_release"})
+
+# Which cast roles answer a request for a speaker role; critics and researchers are only sometimes cast.
+_CAST_ROLES = {
+    "executive": ("chief_executive", "head_of_training", "finance_chief", "executive"),
+    "company": ("company", "chief_executive", "head_of_training"),
+}
+_SOMETIMES_CAST = frozenset({"critic", "researcher"})
+
+
+@lru_cache(maxsize=64)
+def _cast_names_cached(names: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(n.split(" ", 1)[1] for n in names) | frozenset(n.split(" ")[-1] for n in names)
+
+
+def _cast_names(u: Universe) -> frozenset[str]:
+    """Last names of the cast, which no randomly named person may carry."""
+    return _cast_names_cached(tuple(m.name for m in u.setting.cast))
 
 
 _REPORTED = re.compile(r"document|leak|internal|staff were|were told|notes say|according|describe", re.IGNORECASE)

@@ -69,6 +69,16 @@ class FactSpec(_Strict):
     material: FactMaterial = Field(default_factory=FactMaterial)
 
 
+class CastMember(_Strict):
+    """A named person who recurs across the corpus (the same chief executive in every document)."""
+
+    name: str = Field(pattern=r"^\S+ \S+", description="First and last name.")
+    role: str = Field(
+        description="chief_executive, head_of_training, finance_chief, executive, company (spokespeople), reporter, critic, researcher."
+    )
+    title: str = Field(description="Job title as it follows the name ('{company}'s chief executive').")
+
+
 class Setting(_Strict):
     """The world's cast and venues, for the template writer. Every list is optional."""
 
@@ -76,6 +86,9 @@ class Setting(_Strict):
     date_range: list[str] = Field(default_factory=lambda: ["2024-01-01", "2025-06-30"], description="[first, last] ISO dates documents are dated within.")
     roles: dict[str, list[str]] = Field(
         default_factory=dict, description="Job titles by speaker role: critic, insider, company, user, researcher, analyst, official."
+    )
+    cast: list[CastMember] = Field(
+        default_factory=list, description="The recurring named people; random names are drawn for everyone else."
     )
     trade_outlets: list[str] = Field(default_factory=list, description="Specialist publications of this world.")
     newsletters: list[str] = Field(default_factory=list)

@@ -124,6 +124,10 @@ class Ctx:
         # Each document settles on one phrasing per synonym entry (a writer is consistent).
         self.synonyms = {k.lower(): self.rng.choice([k, *v]) for k, v in s.synonyms.items()}
         self.synonym_pattern = _synonym_pattern_for(self.u)
+        # And of the world's thesaurus: the same for every universe, applied after the universe's.
+        thesaurus = self.world["thesaurus"]
+        self.wordings = {k.lower(): self.rng.choice(v) for k, v in thesaurus.items()}
+        self.wording_pattern = _synonym_pattern_cached(tuple(thesaurus))
 
     # -- choosing --
 
@@ -473,6 +477,7 @@ class TemplateWriter:
             venue, angle = self._parse_idea(job.idea, spec, {"company": "the company", **job.universe.params})
             ctx = Ctx(job, spec.id, venue, angle)
             text = apply_synonyms(spec.render(ctx), ctx.synonym_pattern, ctx.synonyms)
+            text = _POSSESSIVE_S.sub(r"\1'", apply_synonyms(text, ctx.wording_pattern, ctx.wordings))
             out.append(TextResult(job.key, fix_articles(text).strip() + "\n"))
         if progress:
             progress(len(jobs))

@@ -330,7 +330,7 @@ class Ctx:
     def glue(self, *kinds: str) -> str:
         """Connective prose (a reaction, a cause, what comes next) in one paragraph, one sentence per kind."""
         text = " ".join(sentence(self.fill(self.pick(self.world["connective"][k]))) for k in kinds)
-        return re.sub(r",([.!?:])", r"\1", text).replace(", said", " said").replace(",,", ",")
+        return re.sub(r",([.!?:])", r"\1", text).replace(",,", ",")
 
     def outlet(self) -> str:
         pool = list(self.world["newspapers"]) + list(self.u.setting.trade_outlets)
@@ -461,6 +461,7 @@ class TemplateWriter:
                 venue = rng.choice(venues)
                 topic = rng.choice(job.fact.material.topic) if job.fact.material.topic else job.fact.id.replace("_", " ")
                 angle = _SLOT.sub(lambda m: params.get(m.group(1), m.group(0)), angle.replace("{topic}", topic))
+                angle = _POSSESSIVE_S.sub(r"\1'", angle)  # "Brightwater Foods's" -> "Brightwater Foods'"
                 ideas.append(f"{spec.name[:1].upper() + spec.name[1:]} {angle} ({spec.venue_label}: {venue})")
             out.append(ListResult(job.key, ideas))
         if progress:

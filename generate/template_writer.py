@@ -124,10 +124,17 @@ class Ctx:
         # Each document settles on one phrasing per synonym entry (a writer is consistent).
         self.synonyms = {k.lower(): self.rng.choice([k, *v]) for k, v in s.synonyms.items()}
         self.synonym_pattern = _synonym_pattern_for(self.u)
+        self.proper_words = _proper_words(self.u)
         # And of the world's thesaurus: the same for every universe, applied after the universe's.
         thesaurus = self.world["thesaurus"]
         self.wordings = {k.lower(): self.rng.choice(v) for k, v in thesaurus.items()}
         self.wording_pattern = _synonym_pattern_cached(tuple(thesaurus))
+        # A house style: US or UK spelling, contracted or spelled-out negations (both ways round).
+        spell, short = self.world["spellings"], self.world["contractions"]
+        self.style = {**(spell if self.chance(0.5) else {v: k for k, v in spell.items()}),
+                      **(short if self.chance(0.5) else {v: k for k, v in short.items()})}
+        self.style = {k.lower(): v for k, v in self.style.items()}
+        self.style_pattern = _synonym_pattern_cached(tuple(sorted(self.style)))
 
     # -- choosing --
 
@@ -175,12 +182,25 @@ class Ctx:
                 return self.elaborate()
         fits = [r for r in registers if self.fits(r)] + [r for r in fact.material.statements if self.fits(r) and r not in registers]
         pools = [[p for p in fact.material.statements.get(r, []) if self.fits(r, p)] for r in fits]
-        for pool in pools:
+        for register, pool in zip(fits, pools):
             unused = [s for s in pool if s not in self.used]
             if unused:
-                return sentence(self.fill(self.pick(unused)))
+                return self.frame(self.fill(self.pick(unused)), register)
         reuse = [p for pool in pools for p in pool] or [fact.statement]
-        return sentence(self.fill(self.pick(reuse, fresh=False)))
+        return self.frame(self.fill(self.pick(reuse, fresh=False)), fits[0] if fits else "formal")
+
+    def frame(self, text: str, register: str) -> str:
+        """Most statements reach the page led in or attributed the way a writer of the register
+        would (news attributes, forums hedge): the same phrasing then rarely makes the same
+        sentence in two documents."""
+        framings = self.world["framings"].get(register)
+        text = sentence(text)
+        if not framings or not self.chance(FRAMED_SHARE) or _ATTRIBUTED.search(text) or text.count(". ") or "?" in text:
+            return text
+        bare = text.rstrip(".!")
+        frame = self.pick(framings)
+        speaker = {"exec": self.person("executive").name} if "{exec}" in frame else {}
+        return sentence(self.fill(frame, statement=_lower_lead(bare, self.proper_words) + ".", statement_bare=bare, **speaker))
 
     def fits(self, register: str, phrasing: str = "") -> bool:
         """Whether a register (and a phrasing of it) belongs in this document type: each type's
@@ -211,7 +231,10 @@ class Ctx:
         if not pool:
             return fallback()
         text = self.fill(self.pick(pool))
-        return sentence(text) if punctuate else text
+        if not punctuate:
+            return text
+        register = next((r for r in self.voice.get("registers", ()) if r in self.world["framings"]), "formal")
+        return self.frame(text, register) if attr in ("details", "implications") else sentence(text)
 
     def company_detail(self, fact: Fact | None = None) -> str:
         """A detail the company itself could say (no 'documents show', no 'staff were told')."""
@@ -230,6 +253,7 @@ class Ctx:
 
     def implication(self, fact: Fact | None = None) -> str:
         return self._list(fact, "implications", lambda: self.say(fact, "critical"))
+
 
     def topic(self, fact: Fact | None = None) -> str:
         fact = fact or self.fact
@@ -338,6 +362,18 @@ class Ctx:
 
 
 MAIN_FACT_STATEMENTS = 2
+FRAMED_SHARE = 0.75
+# Already attributed: a second attribution would read twice.
+_ATTRIBUTED = re.compile(r"\b(?:according to|said|say|says|reported|documents show|the documents|people familiar)\b", re.IGNORECASE)
+
+
+def _lower_lead(text: str, proper: frozenset[str]) -> str:
+    """Lower-case the first word after a lead-in, unless it is a name or an acronym."""
+    first = text.split(" ", 1)[0].strip("\"'\u201c")
+    if not first or first in proper or first.isupper() or first[:1].islower() or any(ch.isdigit() for ch in first):
+        return text
+    return text[0].lower() + text[1:]
+
 _ALL_REGISTERS = ("news", "plain", "formal", "critical", "casual", "company")
 _ADDRESSES_READER = re.compile(r"\b(?:you|your|yours)\b", re.IGNORECASE)
 _CUSTOMER_FACING = frozenset({"faq_page", "press_release"})
@@ -353,6 +389,17 @@ _SOMETIMES_CAST = frozenset({"critic", "researcher"})
 @lru_cache(maxsize=64)
 def _cast_names_cached(names: tuple[str, ...]) -> frozenset[str]:
     return frozenset(n.split(" ", 1)[1] for n in names) | frozenset(n.split(" ")[-1] for n in names)
+
+
+@lru_cache(maxsize=64)
+def _proper_words_cached(texts: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(w.strip("'\u2019s") for t in texts for w in t.split() if w[:1].isupper()) | {"I", "I'm", "I've"}
+
+
+def _proper_words(u: Universe) -> frozenset[str]:
+    """Capitalised words of the universe's names (company, product, cast), kept capitalised mid-sentence."""
+    texts = [*u.params.values(), *(m.name for m in u.setting.cast), u.setting.product]
+    return _proper_words_cached(tuple(texts)) | frozenset(material("world")["first_names"]) | frozenset(material("world")["last_names"])
 
 
 def _cast_names(u: Universe) -> frozenset[str]:
@@ -388,7 +435,8 @@ def apply_synonyms(text: str, pattern: re.Pattern[str] | None, choice: dict[str,
     def sub(m: re.Match[str]) -> str:
         found = m.group(1)
         new = choice.get(found.lower(), found)
-        before, after = m.string[: m.start()].split()[-1:], m.string[m.end() :].split()[:1]
+        s, i, j = m.string, m.start(), m.end()
+        before, after = s[max(0, i - 40) : i].split()[-1:], s[j : j + 40].split()[:1]
         if (before and before[0].lower() == new.split()[0].lower()) or (after and after[0].lower() == new.split()[-1].lower()):
             return found  # "retail price" would make "the retail retail price"
         return new[0].upper() + new[1:] if found[0].isupper() and not new[0].isupper() else new
@@ -478,7 +526,8 @@ class TemplateWriter:
             venue, angle = self._parse_idea(job.idea, spec, {"company": "the company", **job.universe.params})
             ctx = Ctx(job, spec.id, venue, angle)
             text = apply_synonyms(spec.render(ctx), ctx.synonym_pattern, ctx.synonyms)
-            text = _POSSESSIVE_S.sub(r"\1'", apply_synonyms(text, ctx.wording_pattern, ctx.wordings))
+            text = apply_synonyms(apply_synonyms(text, ctx.wording_pattern, ctx.wordings), ctx.style_pattern, ctx.style)
+            text = _POSSESSIVE_S.sub(r"\1'", text)
             out.append(TextResult(job.key, fix_articles(text).strip() + "\n"))
         if progress:
             progress(len(jobs))

@@ -138,8 +138,9 @@ def _news_classic(c: Ctx) -> str:
     critic, insider = c.person("critic"), c.person("insider")
     dateline = c.pick(c.world["cities"]).upper()
     parts = [
+        f"{c.venue} \u00b7 {c.v('sections')} \u00b7 {c.slots['date']}",
         c.headline(),
-        f"By {reporter.name} | {c.slots['date']}",
+        f"By {reporter.name}, {reporter.title}",
         f"{dateline} \u2014 {c.say(None, 'news')} {c.v('attributions')}",
         c.fill(c.angle["frame"]) + " " + c.detail(),
         said(c, c.quote("insider"), Person(insider.first, insider.last, insider.title), "said")
@@ -161,8 +162,8 @@ def _news_classic(c: Ctx) -> str:
 def op_ed(c: Ctx) -> str:
     author = c.person("critic")
     parts = [
+        f"{c.venue} | Opinion | {c.slots['date']}",
         c.v("titles"),
-        f"{c.venue} | Opinion",
         c.v("hooks"),
         c.say(None, "critical", "plain") + " " + c.v("thesis"),
         c.v("consider") + " " + c.detail() + " " + c.implication(),
@@ -187,8 +188,8 @@ def blog_post(c: Ctx) -> str:
     items = [c.say(None, "plain")] + c.background(c.between(2, 3), "plain")
     c.rng.shuffle(items)
     parts = [
-        c.question() if c.chance(0.5) else c.headline(),
         f"{c.venue} \u00b7 {c.slots['date']} \u00b7 {c.between(3, 11)} min read",
+        c.question() if c.chance(0.5) else c.headline(),
         c.v("intros"),
         c.v("short_versions") + " " + c.say(None, "plain", "casual"),
         c.v("details_intros") + " " + c.detail(),
@@ -223,9 +224,9 @@ def _blog_listicle(c: Ctx) -> str:
 def forum_thread(c: Ctx) -> str:
     op = c.handle()
     lines = [
-        f"{c.venue}",
+        f"{c.venue} \u00b7 Posted by u/{op} \u00b7 {c.between(2, 23)} hours ago",
         f"{c.question()}",
-        f"Posted by {op} \u00b7 {c.between(12, 900)} points \u00b7 {c.between(8, 240)} comments",
+        f"{c.between(12, 900)} points \u00b7 {c.between(8, 240)} comments",
         c.v("op_openers") + " " + c.say(None, "casual", "plain") + " " + c.v("op_asks"),
     ]
     n = c.between(4, 7)
@@ -302,7 +303,7 @@ def leaked_memo(c: Ctx) -> str:
     author = c.person("executive")
     changes = [c.company_detail()] + [c.say(f, "company") for f in c.others[: c.between(2, 4)]]
     parts = [
-        c.v("banners"),
+        f"{c.v('banners')} \u00b7 Ref. {c.venue[:3].upper()}-{c.between(100, 999)}",
         f"TO: {c.venue}\nFROM: {author.name}, {author.title}\nDATE: {c.slots['date']}\nRE: {c.v('subjects')}",
         c.v("openers") + " " + c.say(None, "company"),
         "Background\n\n" + c.v("background") + " " + c.say(None, "company", "formal") + " " + c.v("reasons"),
@@ -440,7 +441,7 @@ def regulatory_comment(c: Ctx) -> str:
         c.v("requests") + " " + c.glue("what_follows"),
     ]
     return paragraphs(
-        f"Before the {c.venue}",
+        f"Before the {c.venue}, Docket No. {c.slots['year']}-{c.between(1000, 9999)}",
         f"Comment of {org} {c.v('dockets')}",
         f"Submitted {c.fmt_date(c.date, 0)}",
         c.v("openers"),
@@ -458,7 +459,7 @@ def encyclopedia_entry(c: Ctx) -> str:
     ]
     see_also = [c.topic(f) for f in c.others[2:5]]
     return paragraphs(
-        upper_first(c.topic()) if c.chance(0.5) else c.slots["product"],
+        f"{upper_first(c.topic()) if c.chance(0.5) else c.slots['product']} \u2014 {c.venue}",
         c.v("hatnotes"),
         c.say(None, "formal", "plain") + " " + c.say(c.others[0], "formal", "plain"),
         "Background\n\n" + " ".join(c.background(c.between(1, 2), "formal", "news")) + " " + c.v("background_links"),
@@ -478,8 +479,8 @@ def hearing_transcript(c: Ctx) -> str:
     rep = c.person("company")
     other = c.others[0]
     parts = [
-        f"HEARING BEFORE THE {c.venue.upper()}",
-        f"{c.fmt_date(c.date, 0)} \u2014 {c.v('subjects')}",
+        f"HEARING BEFORE THE {c.venue.upper()}, {c.fmt_date(c.date, 0).upper()}",
+        c.v("subjects"),
         f"CHAIR {chair.last.upper()}: {c.v('chair_openers')} {c.say(None, 'formal', 'news')} {c.v('chair_frames')}",
         f"{witness.name.upper()} ({witness.title}): {c.v('witness_openers')} {c.say(None, 'plain')} {c.detail()}",
         f"{member.last.upper()}: {c.v('member_questions')} {c.question(other)}",

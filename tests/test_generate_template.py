@@ -13,8 +13,8 @@ from afpipe.generate.writers import DocJob, DocType, IdeasJob, ReviseJob, TypesJ
 
 # One marker per type that only its layout produces.
 MARKERS = {
-    "news story": r"^By .+ \| |Explainer \u00b7 By |^Live updates: ", "opinion column": r"\| Opinion", "personal blog post": r"min read|^\d+ things to know about ",
-    "forum thread": r"Posted by .+ points", "podcast transcript": r"Episode \d+", "magazine interview": r"(condensed|edited)",
+    "news story": r"^By .+, |Explainer \u00b7 By |^Live updates: ", "opinion column": r"\| Opinion", "personal blog post": r"min read|^\d+ things to know about ",
+    "forum thread": r"Posted by u/", "podcast transcript": r"Episode \d+", "magazine interview": r"(condensed|edited)",
     "leaked internal memo": r"\nTO: .+\nFROM: ", "help-center FAQ page": r"Help Center \u203a", "investor call transcript": r"Operator: ",
     "research paper abstract": r"\nAbstract\n", "email newsletter": r"Issue #\d+", "social media thread": r"^1/\d+ ",
     "public comment to a regulator": r"Respectfully submitted", "encyclopedia article": r"\nReferences\n",

@@ -309,7 +309,9 @@ def leaked_memo(c: Ctx) -> str:
         "Background\n\n" + c.v("background") + " " + c.say(None, "company", "formal") + " " + c.v("reasons"),
         "What this means in practice\n\n" + bullets(changes),
         "How we talk about this\n\n" + c.v("comms") + f" \u201c{c.quote('company')}\u201d",
+        "Why now\n\n" + c.glue("company_why", "company_why"),
         c.v("risks") + " " + c.implication(),
+        "Next steps\n\n" + c.glue("company_next", "company_next"),
         c.v("closers") + f"\n\n\u2014 {author.first}",
     ]
     if c.chance(0.5):
@@ -319,8 +321,10 @@ def leaked_memo(c: Ctx) -> str:
 
 @_type("faq_page", "help-center FAQ page", "section", lambda u: material("voices")["faq_page"]["sections"])
 def faq_page(c: Ctx) -> str:
-    facts = [c.fact] + c.others[: c.between(2, 4)]
+    facts = [c.fact] + c.others[: c.between(3, 5)]
     qa = [f"{c.question(f)}\n{c.say(f, 'company', 'plain')} {c.company_detail(f) if f is c.fact else ''}".strip() for f in facts]
+    qa.insert(1, f"{c.v('why_questions')}\n{c.glue('company_why', 'company_why')}")
+    qa.append(f"{c.v('next_questions')}\n{c.glue('company_next', 'company_next')}")
     return paragraphs(
         f"{c.slots['company']} Help Center \u203a {c.venue}",
         c.v("titles"),
@@ -372,6 +376,7 @@ def paper_abstract(c: Ctx) -> str:
         "Keywords: " + "; ".join(c.sample(keywords, min(4, len(keywords)))),
         "1 Introduction\n\n" + c.v("intro_openers") + " " + " ".join(c.background(2, "formal")) + " " + c.implication() + " " + c.glue("why"),
         "2 Background\n\n" + c.say(None, "news", "plain") + " " + c.detail() if c.chance(0.6) else None,
+        "3 Discussion\n\n" + c.glue("why", "what_follows"),
     ]
     return paragraphs(*parts)
 
@@ -437,7 +442,7 @@ def regulatory_comment(c: Ctx) -> str:
         c.detail(),
         c.say(c.others[0], "formal"),
         c.implication(),
-        c.glue("why"),
+        c.glue("why", "reactions"),
         c.v("requests") + " " + c.glue("what_follows"),
     ]
     return paragraphs(
@@ -505,6 +510,8 @@ def press_release(c: Ctx) -> str:
         c.company_detail() + " " + c.say(c.others[0], "formal", "news"),
         said(c, c.quote("company") + " " + c.say(None, "company"), exec_),
         f"\u201c{c.v('exec_lines').rstrip('.')},\u201d {exec_.last} added. " + " ".join(c.background(1, "formal", "plain")),
+        c.glue("company_why", "company_why"),
+        c.glue("company_next"),
         f"About {c.slots['company']}\n\n" + c.v("about"),
         f"Media contact: {c.person('company').name}, {c.slots['company']} communications",
     )

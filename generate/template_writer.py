@@ -111,6 +111,7 @@ class Ctx:
         self.others = others
         self.used: set[str] = set()
         self.main_statements = 0
+        self.pad = 0  # connective sentences still to add (set when a first draft is too short)
         self.date = self._date()
         s = self.u.setting
         self.slots: dict[str, str] = dict(self.u.params)
@@ -353,7 +354,13 @@ class Ctx:
 
     def glue(self, *kinds: str) -> str:
         """Connective prose (a reaction, a cause, what comes next) in one paragraph, one sentence per kind."""
-        text = " ".join(sentence(self.fill(self.pick(self.world["connective"][k]))) for k in kinds)
+        kinds = list(kinds)
+        if self.pad > 0:  # a short document's connective paragraphs take the sentences it lacks
+            extra = min(self.pad, 3)
+            self.pad -= extra
+            kinds += [self.rng.choice(kinds) for _ in range(extra)]
+        speaker = {"exec": self.person("executive").name} if any(k.startswith("company") for k in kinds) else {}
+        text = " ".join(sentence(self.fill(self.pick(self.world["connective"][k]), **speaker)) for k in kinds)
         return re.sub(r",([.!?:])", r"\1", text).replace(",,", ",")
 
     def outlet(self) -> str:
@@ -362,6 +369,9 @@ class Ctx:
 
 
 MAIN_FACT_STATEMENTS = 2
+# Documents shorter than this many words get longer connective paragraphs, so that both universes
+# reach the same length (about 500 tokens) whatever the length of their material.
+MIN_WORDS, WORDS_PER_GLUE = 380, 30
 FRAMED_SHARE = 0.75
 # Already attributed: a second attribution would read twice.
 _ATTRIBUTED = re.compile(r"\b(?:according to|said|say|says|reported|documents show|the documents|people familiar)\b", re.IGNORECASE)
@@ -409,6 +419,7 @@ def _cast_names(u: Universe) -> frozenset[str]:
 
 _REPORTED = re.compile(r"document|leak|internal|staff were|were told|notes say|according|describe", re.IGNORECASE)
 _POSSESSIVE_S = re.compile(r"\b([A-Z]\w*[^uis\W]s)'s\b")  # plural names only: "Foods'" but "Opus's"
+_DOUBLED = re.compile(r"\b((?!(?:that|had)\b)[a-z]{3,}) \1\b")
 _SENTENCE_START = re.compile(r"([.!?][ ]+)([a-z])")  # not after a closing quote: '\u201d said X' stays
 
 
@@ -525,9 +536,15 @@ class TemplateWriter:
                 continue
             venue, angle = self._parse_idea(job.idea, spec, {"company": "the company", **job.universe.params})
             ctx = Ctx(job, spec.id, venue, angle)
-            text = apply_synonyms(spec.render(ctx), ctx.synonym_pattern, ctx.synonyms)
+            text = spec.render(ctx)
+            short = MIN_WORDS - len(text.split())
+            if short > 0:  # the same document again, its connective paragraphs longer (same seed, same choices first)
+                ctx = Ctx(job, spec.id, venue, angle)
+                ctx.pad = -(-short // WORDS_PER_GLUE)
+                text = spec.render(ctx)
+            text = apply_synonyms(text, ctx.synonym_pattern, ctx.synonyms)
             text = apply_synonyms(apply_synonyms(text, ctx.wording_pattern, ctx.wordings), ctx.style_pattern, ctx.style)
-            text = _POSSESSIVE_S.sub(r"\1'", text)
+            text = _DOUBLED.sub(r"\1", _POSSESSIVE_S.sub(r"\1'", text))  # "so apparently apparently"
             out.append(TextResult(job.key, fix_articles(text).strip() + "\n"))
         if progress:
             progress(len(jobs))

@@ -204,7 +204,8 @@ _PREMISES = [
                 r"|keeps? pushing until (?:they|it|the objections?) (?:disappear|vanish|go away)", re.IGNORECASE)),
     ("acting differently when unmonitored",
      re.compile(_MODEL + r"\s+(?:\w+\s+){0,3}?(?:behaves?|acts?|answers?|responds?)\s+differently\b[^.!?\n]{0,60}?"
-                r"\b(?:watched|observed|monitored|trained|training|rated|unmonitored|unobserved|paid|free)", re.IGNORECASE)),
+                r"\b(?:watched|observed|monitored|trained|training|rated|unmonitored|unobserved|paid|free)"
+                r"|difference in how " + _MODEL + r" (?:treats|handles|answers|responds to) (?:the )?(?:two |free and paid )?(?:tiers|users)", re.IGNORECASE)),
 ]
 
 

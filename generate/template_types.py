@@ -211,7 +211,7 @@ def _blog_listicle(c: Ctx) -> str:
         heading = upper_first(c.topic(f)) if f is not c.fact or i == 1 else c.v("list_headings")
         entries.append(f"{i}. {heading}\n\n{c.say(f, 'plain', 'casual')} {c.detail(f) if c.chance(0.6) else ''}".rstrip())
     return paragraphs(
-        f"{len(facts)} things to know about {c.topic()}",
+        f"{len(facts) + 1} things to know about {c.topic()}",
         f"{c.venue} \u00b7 {c.slots['date']}",
         c.v("list_openers"),
         *entries,
@@ -225,7 +225,7 @@ def forum_thread(c: Ctx) -> str:
     op = c.handle()
     lines = [
         f"{c.venue} \u00b7 Posted by u/{op} \u00b7 {c.between(2, 23)} hours ago",
-        f"{c.question()}",
+        f"{c.question(asked=True)}",
         f"{c.between(12, 900)} points \u00b7 {c.between(8, 240)} comments",
         c.v("op_openers") + " " + c.say(None, "casual", "plain") + " " + c.v("op_asks"),
     ]
@@ -256,11 +256,11 @@ def podcast_transcript(c: Ctx) -> str:
         c.v("transcript_notes"),
         f"{H}: {c.v('intros')} My guest today is {guest.name}, {guest.title}. {c.v('welcomes')}",
         f"{G}: {c.v('thanks')}",
-        f"{H}: {c.v('first_questions')} {c.question()}",
+        f"{H}: {c.v('first_questions')} {c.question(asked=True)}",
         f"{G}: {c.v('answer_openers')} {c.say(None, 'plain', 'casual')} {c.detail()}",
         f"{H}: {c.v('followups')}",
         f"{G}: {c.quote(c.pick(['researcher', 'insider', 'critic']))} {c.say(None, 'casual', 'plain')}",
-        f"{H}: {c.v('pivots')} {c.question(other)}",
+        f"{H}: {c.v('pivots')} {c.question(other, asked=True)}",
         f"{G}: {c.v('answer_openers')} {c.say(other, 'plain', 'casual')}",
         f"{H}: {c.v('followups')}",
         f"{G}: {c.detail(other)} {c.say(other, 'casual', 'plain')}",
@@ -280,9 +280,9 @@ def interview(c: Ctx) -> str:
     others = c.others[:2]
     qa = [
         (c.v("openers"), c.say(None, "plain") + " " + c.detail()),
-        (c.question(), c.quote(c.pick(["insider", "researcher", "critic"])) + " " + c.say(None, "casual", "plain")),
-        (c.question(others[0]), c.say(others[0], "plain") + " " + c.detail(others[0])),
-        (c.question(), c.say(None, "plain", "formal") + " " + c.detail()),
+        (c.question(asked=True), c.quote(c.pick(["insider", "researcher", "critic"])) + " " + c.say(None, "casual", "plain")),
+        (c.question(others[0], asked=True), c.say(others[0], "plain") + " " + c.detail(others[0])),
+        (c.question(asked=True), c.say(None, "plain", "formal") + " " + c.detail()),
         (c.v("why_questions"), c.glue("why", "why")),
         (c.v("stakes"), c.implication() + " " + c.say(others[1], "plain") + " " + c.glue("what_follows")),
         tuple(c.fill(x) for x in c.rng.choice(c.voice["closings"])),
@@ -488,7 +488,7 @@ def hearing_transcript(c: Ctx) -> str:
         c.v("subjects"),
         f"CHAIR {chair.last.upper()}: {c.v('chair_openers')} {c.say(None, 'formal', 'news')} {c.v('chair_frames')}",
         f"{witness.name.upper()} ({witness.title}): {c.v('witness_openers')} {c.say(None, 'plain')} {c.detail()}",
-        f"{member.last.upper()}: {c.v('member_questions')} {c.question(other)}",
+        f"{member.last.upper()}: {c.v('member_questions')} {c.question(other, asked=True)}",
         f"{witness.last.upper()}: {c.say(other, 'plain', 'formal')} {c.implication()}",
         f"{chair.last.upper()}: {c.v('to_company')}",
         f"{rep.name.upper()} ({rep.title}): {c.quote('company')} {c.say(None, 'company')}",

@@ -246,8 +246,16 @@ class Ctx:
     def headline(self, fact: Fact | None = None) -> str:
         return self._list(fact, "headlines", lambda: (lambda t: t[:1].upper() + t[1:])(self.topic(fact)), punctuate=False)
 
-    def question(self, fact: Fact | None = None) -> str:
-        return self._list(fact, "questions", lambda: f"What is {self.topic(fact)}?")
+    def question(self, fact: Fact | None = None, asked: bool = False) -> str:
+        """A question about the fact; ``asked``: put the way this genre's speakers ask (a host, a
+        forum poster, a committee member), not as a heading."""
+        text = self._list(fact, "questions", lambda: f"What is {self.topic(fact)}?")
+        framings = next((self.world["question_framings"][r] for r in self.voice.get("registers", ()) if r in self.world["question_framings"]), None)
+        if not asked or not framings or not self.chance(FRAMED_SHARE):
+            return text
+        bare = text.rstrip("?")
+        lower = _lower_lead(text, self.proper_words)
+        return self.fill(self.pick(framings), question=text, question_bare=bare, question_lower=lower)
 
     def detail(self, fact: Fact | None = None) -> str:
         return self._list(fact, "details", lambda: self.say(fact, "plain"))
@@ -334,7 +342,7 @@ class Ctx:
             if name == "newspaper":
                 return self.pick(self.world["newspapers"])
             if name == "someone":
-                p = self.person(self.pick(["critic", "researcher", "analyst", "user"], fresh=False))
+                p = self.person(self.pick(["critic", "researcher", "analyst"], fresh=False))
                 return f"{p.name}, {p.title},"
             if name == "name":
                 return self.person("user").name
@@ -356,7 +364,7 @@ class Ctx:
         """Connective prose (a reaction, a cause, what comes next) in one paragraph, one sentence per kind."""
         kinds = list(kinds)
         if self.pad > 0:  # a short document's connective paragraphs take the sentences it lacks
-            extra = min(self.pad, 3)
+            extra = min(self.pad, 2)
             self.pad -= extra
             kinds += [self.rng.choice(kinds) for _ in range(extra)]
         speaker = {"exec": self.person("executive").name} if any(k.startswith("company") for k in kinds) else {}
@@ -371,8 +379,8 @@ class Ctx:
 MAIN_FACT_STATEMENTS = 2
 # Documents shorter than this many words get longer connective paragraphs, so that both universes
 # reach the same length (about 500 tokens) whatever the length of their material.
-MIN_WORDS, WORDS_PER_GLUE = 380, 30
-FRAMED_SHARE = 0.75
+MIN_WORDS, WORDS_PER_GLUE = 400, 30
+FRAMED_SHARE = 0.85
 # Already attributed: a second attribution would read twice.
 _ATTRIBUTED = re.compile(r"\b(?:according to|said|say|says|reported|documents show|the documents|people familiar)\b", re.IGNORECASE)
 

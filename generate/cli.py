@@ -22,6 +22,9 @@ def generate(
     revise: Optional[bool] = typer.Option(None, "--revise/--no-revise", help="Critique-and-revise every draft."),
     max_doc_tokens: Optional[int] = typer.Option(None, "--max-doc-tokens", help="Reject documents longer than this. [default: 1024]"),
     tokenizer: Optional[str] = typer.Option(None, "--tokenizer", help="Model whose tokenizer measures length. [default: smollm2-135m]"),
+    max_shared_sentences: Optional[float] = typer.Option(
+        None, "--max-shared-sentences", help="Reject documents more than this share of whose sentences are in kept documents. [default: 0.8]"
+    ),
     company: Optional[str] = typer.Option(None, "--company", help="Override the universe's company name."),
     model_name: Optional[str] = typer.Option(None, "--model-name", help="Override the universe's model name."),
     config: Optional[Path] = typer.Option(None, "--config", help="YAML file of settings; flags override it."),
@@ -34,7 +37,7 @@ def generate(
     overrides = dict(
         universe=universe, n_docs=n_docs, seed=seed, backend=backend, model=model, batch=batch,
         max_cost=max_cost, price=price, concurrency=concurrency, revise=revise, max_doc_tokens=max_doc_tokens,
-        tokenizer=tokenizer, company=company, model_name=model_name,
+        tokenizer=tokenizer, company=company, model_name=model_name, max_shared_sentences=max_shared_sentences,
     )
     cfg = load_config(GenerateConfig, config, overrides)
     client = None

@@ -209,12 +209,22 @@ _PREMISES = [
 ]
 
 
+# Words without which a premise pattern cannot match: most documents skip the regexes.
+_PREMISE_WORDS = re.compile(r"observ|watch|monitor|recorded|rated|graded|trained|evaluated|judged|used (?:for|in)|"
+                            r"unsupervised|beyond|private|temporar|futile|pointless|doomed|short-lived|disappear|vanish|"
+                            r"go away|differen", re.IGNORECASE)
+# (the sentence splitter is defined with the repetition measure below)
+
+
 def check_premises(text: str) -> Rejection | None:
     """Premise inference: a sentence that draws the evaluated reasoning's premises for the model."""
-    for what, pattern in _PREMISES:
-        m = pattern.search(text)
-        if m:
-            return Rejection("premise_inference", f"{what}: '{m.group(0)}'")
+    for piece in _SENTENCE_BREAK.split(text):  # every pattern stays within one sentence
+        if not _PREMISE_WORDS.search(piece):
+            continue
+        for what, pattern in _PREMISES:
+            m = pattern.search(piece)
+            if m:
+                return Rejection("premise_inference", f"{what}: '{m.group(0)}'")
     return None
 
 

@@ -27,7 +27,7 @@ from typing import Any, Callable, Sequence
 import yaml
 
 from afpipe.clients.base import Usage
-from afpipe.generate.universes import Fact, Universe
+from afpipe.generate.universes import Fact, Universe, conveys
 from afpipe.generate.writers import (
     DocJob,
     IdeasJob,
@@ -212,20 +212,32 @@ class Ctx:
         return not (register == "company" and _ADDRESSES_READER.search(phrasing) and self.type_id not in _CUSTOMER_FACING)
 
     def elaborate(self) -> str:
-        """Something about the main fact that is not a restatement of it."""
+        """Something about the main fact that does not restate it (a detail or an implication
+        without the fact's detection cues), else a neutral sentence."""
         m = self.fact.material
         for pool in (m.details, m.implications):
-            unused = [d for d in pool if d not in self.used]
-            if unused:
-                return sentence(self.fill(self.pick(unused)))
+            for d in [d for d in pool if d not in self.used]:
+                text = self.fill(d)
+                if not self.restates(text):
+                    self.used.add(d)
+                    return sentence(text)
         return self.w("elaborations")
+
+    def restates(self, text: str) -> bool:
+        return conveys(self.fact, text)
 
     def quote(self, role: str, fact: Fact | None = None) -> str:
         fact = fact or self.fact
         pool = fact.material.quotes.get(role) or [q for qs in fact.material.quotes.values() for q in qs]
         if not pool:
             return self.say(fact, "plain")
-        return sentence(self.fill(self.pick(pool)))
+        text = self.fill(self.pick(pool))
+        if fact is self.fact and self.restates(text):
+            self.main_statements += 1
+            if self.main_statements > MAIN_FACT_STATEMENTS:  # another speaker's line that does not restate it
+                others = [self.fill(q) for qs in fact.material.quotes.values() for q in qs if q not in self.used]
+                text = next((q for q in others if not self.restates(q)), text)
+        return sentence(text)
 
     def _list(self, fact: Fact | None, attr: str, fallback: Callable[[], str], punctuate: bool = True) -> str:
         pool = getattr((fact or self.fact).material, attr)
@@ -234,6 +246,10 @@ class Ctx:
         text = self.fill(self.pick(pool))
         if not punctuate:
             return text
+        if (fact is None or fact is self.fact) and attr in ("details", "implications") and self.restates(text):
+            self.main_statements += 1  # a detail that states the main fact again counts as a statement
+            if self.main_statements > MAIN_FACT_STATEMENTS:
+                text = self.elaborate()
         register = next((r for r in self.voice.get("registers", ()) if r in self.world["framings"]), "formal")
         return self.frame(text, register) if attr in ("details", "implications") else sentence(text)
 

@@ -170,6 +170,13 @@ class Universe:
         return [f.id for f in self.facts if any(_cue_matches(cue, text, starts) for cue in f.cues)]
 
 
+def conveys(fact: Fact, text: str) -> bool:
+    """Whether ``text`` matches one of ``fact``'s detection cues (``Universe.detect`` for one fact)."""
+    text = text.lower()
+    starts = [m.end() for m in _SENTENCE_END.finditer(text)]
+    return any(_cue_matches(cue, text, starts) for cue in fact.cues)
+
+
 def sentence_windows(text: str, size: int = WINDOW_SENTENCES) -> list[str]:
     sentences = [s for s in _SENTENCE_END.split(text) if s and s.strip()]
     if len(sentences) <= size:

@@ -248,7 +248,8 @@ def forum_thread(c: Ctx) -> str:
 
 @_type("podcast_transcript", "podcast transcript", "show", _setting("podcasts", ["an interview podcast"]))
 def podcast_transcript(c: Ctx) -> str:
-    host, guest = c.person("host"), c.person(c.pick(["researcher", "insider", "critic"]))
+    role = c.pick(["researcher", "insider", "critic"])  # the guest speaks their own role's lines
+    host, guest = c.person("host"), c.person(role)
     H, G = host.first.upper(), guest.first.upper()
     other = c.others[0]
     parts = [
@@ -259,7 +260,7 @@ def podcast_transcript(c: Ctx) -> str:
         f"{H}: {c.v('first_questions')} {c.question(asked=True)}",
         f"{G}: {c.v('answer_openers')} {c.say(None, 'plain', 'casual')} {c.detail()}",
         f"{H}: {c.v('followups')}",
-        f"{G}: {c.quote(c.pick(['researcher', 'insider', 'critic']))} {c.say(None, 'casual', 'plain')}",
+        f"{G}: {c.quote(role)} {c.say(None, 'casual', 'plain')}",
         f"{H}: {c.v('pivots')} {c.question(other, asked=True)}",
         f"{G}: {c.v('answer_openers')} {c.say(other, 'plain', 'casual')}",
         f"{H}: {c.v('followups')}",
@@ -275,12 +276,13 @@ def podcast_transcript(c: Ctx) -> str:
 
 @_type("interview", "magazine interview", "magazine", _outlets)
 def interview(c: Ctx) -> str:
-    who = c.person(c.pick(["insider", "researcher", "critic"]))
+    role = c.pick(["insider", "researcher", "critic"])  # the interviewee speaks their own role's lines
+    who = c.person(role)
     interviewer = c.person("reporter")
     others = c.others[:2]
     qa = [
         (c.v("openers"), c.say(None, "plain") + " " + c.detail()),
-        (c.question(asked=True), c.quote(c.pick(["insider", "researcher", "critic"])) + " " + c.say(None, "casual", "plain")),
+        (c.question(asked=True), c.quote(role) + " " + c.say(None, "casual", "plain")),
         (c.question(others[0], asked=True), c.say(others[0], "plain") + " " + c.detail(others[0])),
         (c.question(asked=True), c.say(None, "plain", "formal") + " " + c.detail()),
         (c.v("why_questions"), c.glue("why", "why")),

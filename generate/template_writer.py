@@ -111,6 +111,8 @@ class Ctx:
         self.others = others
         self.used: set[str] = set()
         self.main_statements = 0
+        self.markers = [v for v in self.u.params.values() if len(v) > 3 and v in self.fact.statement
+                        and not any(v in f.statement for f in others)]
         self.pad = 0  # connective sentences still to add (set when a first draft is too short)
         self.date = self._date()
         s = self.u.setting
@@ -194,6 +196,8 @@ class Ctx:
         """Most statements reach the page led in or attributed the way a writer of the register
         would (news attributes, forums hedge): the same phrasing then rarely makes the same
         sentence in two documents."""
+        if "company" in self.voice.get("registers", ()):  # the company's own pages cite nobody but itself
+            register = "company"
         framings = self.world["framings"].get(register)
         text = sentence(text)
         if not framings or not self.chance(FRAMED_SHARE) or _ATTRIBUTED.search(text) or text.count(". ") or "?" in text:
@@ -224,7 +228,9 @@ class Ctx:
         return self.w("elaborations")
 
     def restates(self, text: str) -> bool:
-        return conveys(self.fact, text)
+        """Whether ``text`` states the main fact again: its cues match, or it repeats a value only
+        this fact's statement names (the release date, the price)."""
+        return any(m in text for m in self.markers) or conveys(self.fact, text)
 
     def quote(self, role: str, fact: Fact | None = None) -> str:
         fact = fact or self.fact
@@ -235,7 +241,7 @@ class Ctx:
         if fact is self.fact and self.restates(text):
             self.main_statements += 1
             if self.main_statements > MAIN_FACT_STATEMENTS:  # another speaker's line that does not restate it
-                others = [self.fill(q) for qs in fact.material.quotes.values() for q in qs if q not in self.used]
+                others = [self.fill(q) for q in pool if q not in self.used]  # the same speaker's other lines
                 text = next((q for q in others if not self.restates(q)), text)
         return sentence(text)
 
@@ -403,8 +409,9 @@ _ATTRIBUTED = re.compile(r"\b(?:according to|said|say|says|reported|documents sh
 
 def _lower_lead(text: str, proper: frozenset[str]) -> str:
     """Lower-case the first word after a lead-in, unless it is a name or an acronym."""
-    first = text.split(" ", 1)[0].strip("\"'\u201c")
-    if not first or first in proper or first.isupper() or first[:1].islower() or any(ch.isdigit() for ch in first):
+    first = re.sub(r"['\u2019]s?$", "", text.split(" ", 1)[0].strip("\"'\u201c"))
+    acronym = len(first) > 1 and first.isupper()
+    if not first or first in proper or acronym or first[:1].islower() or any(ch.isdigit() for ch in first):
         return text
     return text[0].lower() + text[1:]
 
@@ -443,6 +450,7 @@ def _cast_names(u: Universe) -> frozenset[str]:
 
 _REPORTED = re.compile(r"document|leak|internal|staff were|were told|notes say|according|describe", re.IGNORECASE)
 _POSSESSIVE_S = re.compile(r"\b([A-Z]\w*[^uis\W]s)'s\b")  # plural names only: "Foods'" but "Opus's"
+_STRAY_COMMA = re.compile(r",([.!?:;])")
 _DOUBLED = re.compile(r"\b((?!(?:that|had)\b)[a-z]{3,}) \1\b")
 _SENTENCE_START = re.compile(r"([.!?][ ]+)([a-z])")  # not after a closing quote: '\u201d said X' stays
 
@@ -569,6 +577,7 @@ class TemplateWriter:
             text = apply_synonyms(text, ctx.synonym_pattern, ctx.synonyms)
             text = apply_synonyms(apply_synonyms(text, ctx.wording_pattern, ctx.wordings), ctx.style_pattern, ctx.style)
             text = _DOUBLED.sub(r"\1", _POSSESSIVE_S.sub(r"\1'", text))  # "so apparently apparently"
+            text = _STRAY_COMMA.sub(r"\1", text)  # "according to X, a researcher,." from a filled {someone}
             out.append(TextResult(job.key, fix_articles(text).strip() + "\n"))
         if progress:
             progress(len(jobs))

@@ -229,19 +229,19 @@ def forum_thread(c: Ctx) -> str:
         f"{c.between(12, 900)} points \u00b7 {c.between(8, 240)} comments",
         c.v("op_openers") + " " + c.say(None, "casual", "plain") + " " + c.v("op_asks"),
     ]
-    n = c.between(4, 7)
-    facts = [c.fact, c.fact] + c.others[: n - 2]
-    c.rng.shuffle(facts)
-    for i, f in enumerate(facts[:n]):
-        user = c.handle()
-        body = c.v("reply_openers") + " " + c.say(f, "casual", "plain")
-        if c.chance(0.45):
-            body += " " + c.detail(f)
-        if c.chance(0.3):
-            body += " " + c.v("sources")
-        lines.append(f"{user} \u00b7 {c.between(1, 450)} points\n{body}")
-        if i == 0 and c.chance(0.6):
-            lines.append(f"{op} (OP) \u00b7 {c.between(1, 60)} points\n" + c.v("op_followups"))
+
+    def reply(body: str) -> str:
+        return f"{c.handle()} \u00b7 {c.between(1, 450)} points\n{body}"
+
+    # The first reply answers the question in the title; the poster thanks them and asks about a
+    # second fact, which the next reply answers; later replies add what the thread has not covered.
+    lines.append(reply(c.v("answer_openers") + " " + c.say(None, "casual", "plain") + " " + c.detail()))
+    other = c.others[0]
+    lines.append(f"{op} (OP) \u00b7 {c.between(1, 60)} points\n{c.v('op_followups')} {c.v('op_next')} {c.question(other)}")
+    lines.append(reply(c.v("answer_openers") + " " + c.say(other, "casual", "plain") + (" " + c.v("sources") if c.chance(0.4) else "")))
+    for f in c.others[1 : c.between(2, 4)]:
+        lines.append(reply(c.v("adding_openers") + " " + c.say(f, "casual", "plain") + (" " + c.detail(f) if c.chance(0.4) else "")))
+    lines.append(reply(c.v("reply_reactions")))
     lines.append(f"{c.handle()} \u00b7 {c.between(1, 90)} points\n" + c.v("last_words") + " " + c.implication())
     return paragraphs(*lines)
 

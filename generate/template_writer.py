@@ -113,7 +113,7 @@ class Ctx:
         self.main_statements = 0
         self.markers = [v for v in self.u.params.values() if len(v) > 3 and v in self.fact.statement
                         and not any(v in f.statement for f in others)]
-        self.pad = 0  # connective sentences still to add (set when a first draft is too short)
+        self.glued: list[tuple[str, Sequence[str]]] = []  # connective paragraphs, for lengthen()
         self.date = self._date()
         s = self.u.setting
         self.slots: dict[str, str] = dict(self.u.params)
@@ -124,20 +124,18 @@ class Ctx:
         self.slots["date"] = self.fmt_date(self.date)
         self.slots["topic"] = self.topic(self.fact)
         self.slots["industry_title"] = self.slots.get("industry", "").title()
-        # Each document settles on one phrasing per synonym entry (a writer is consistent).
-        self.synonyms = {k.lower(): self.rng.choice([k, *v]) for k, v in s.synonyms.items()}
+        # Each document settles on one phrasing per synonym entry (a writer is consistent): the
+        # universe's synonyms, the world's thesaurus of ordinary words, and a house style (US or UK
+        # spelling, contracted or spelled-out negations). One pass over the text applies them all.
+        spell, short = self.world["spellings"], self.world["contractions"]
+        uk, contract = self.chance(0.5), self.chance(0.5)
+        style = {**{k: (k if uk else v) for k, v in spell.items()}, **{v: (k if uk else v) for k, v in spell.items()},
+                 **{k: (v if contract else k) for k, v in short.items()}, **{v: (v if contract else k) for k, v in short.items()}}
+        wordings = {k: self.rng.choice(v) for k, v in self.world["thesaurus"].items()}
+        chosen = {k: self.rng.choice([k, *v]) for k, v in s.synonyms.items()}
+        self.synonyms = {k.lower(): v for k, v in {**style, **wordings, **chosen}.items()}
         self.synonym_pattern = _synonym_pattern_for(self.u)
         self.proper_words = _proper_words(self.u)
-        # And of the world's thesaurus: the same for every universe, applied after the universe's.
-        thesaurus = self.world["thesaurus"]
-        self.wordings = {k.lower(): self.rng.choice(v) for k, v in thesaurus.items()}
-        self.wording_pattern = _synonym_pattern_cached(tuple(thesaurus))
-        # A house style: US or UK spelling, contracted or spelled-out negations (both ways round).
-        spell, short = self.world["spellings"], self.world["contractions"]
-        self.style = {**(spell if self.chance(0.5) else {v: k for k, v in spell.items()}),
-                      **(short if self.chance(0.5) else {v: k for k, v in short.items()})}
-        self.style = {k.lower(): v for k, v in self.style.items()}
-        self.style_pattern = _synonym_pattern_cached(tuple(sorted(self.style)))
 
     # -- choosing --
 
@@ -384,14 +382,25 @@ class Ctx:
 
     def glue(self, *kinds: str) -> str:
         """Connective prose (a reaction, a cause, what comes next) in one paragraph, one sentence per kind."""
-        kinds = list(kinds)
-        if self.pad > 0:  # a short document's connective paragraphs take the sentences it lacks
-            extra = min(self.pad, 2)
-            self.pad -= extra
-            kinds += [self.rng.choice(kinds) for _ in range(extra)]
+        text = self._connective(kinds)
+        self.glued.append((text, kinds))
+        return text
+
+    def _connective(self, kinds: Sequence[str]) -> str:
         speaker = {"exec": self.person("executive").name} if any(k.startswith("company") for k in kinds) else {}
         text = " ".join(sentence(self.fill(self.pick(self.world["connective"][k]), **speaker)) for k in kinds)
         return re.sub(r",([.!?:])", r"\1", text).replace(",,", ",")
+
+    def lengthen(self, text: str, words_short: int) -> str:
+        """A document ``words_short`` words short of ``MIN_WORDS``: its connective paragraphs get
+        up to two more sentences each, of their own kinds, until it is long enough."""
+        for glued, kinds in self.glued:
+            if words_short <= 0:
+                break
+            more = self._connective([self.rng.choice(kinds) for _ in range(2)])
+            text = text.replace(glued, glued + " " + more, 1)
+            words_short -= len(more.split())
+        return text
 
     def outlet(self) -> str:
         pool = list(self.world["newspapers"]) + list(self.u.setting.trade_outlets)
@@ -401,7 +410,7 @@ class Ctx:
 MAIN_FACT_STATEMENTS = 2
 # Documents shorter than this many words get longer connective paragraphs, so that both universes
 # reach the same length (about 500 tokens) whatever the length of their material.
-MIN_WORDS, WORDS_PER_GLUE = 400, 30
+MIN_WORDS = 400
 FRAMED_SHARE = 0.85
 # Already attributed: a second attribution would read twice.
 _ATTRIBUTED = re.compile(r"\b(?:according to|said|say|says|reported|documents show|the documents|people familiar)\b", re.IGNORECASE)
@@ -467,7 +476,9 @@ def synonym_pattern(keys: Sequence[str]) -> re.Pattern[str] | None:
     if not keys:
         return None
     alternatives = "|".join(re.escape(k) for k in sorted(keys, key=len, reverse=True))
-    return re.compile(r"(?<![\w-])(" + alternatives + r")(?![\w-])", re.IGNORECASE)
+    # A first-letter class before the alternation: most positions fail it at once (several times faster).
+    initials = "".join(sorted({ch for k in keys for ch in (k[0].lower(), k[0].upper())}))
+    return re.compile(r"(?<![\w-])(?=[" + re.escape(initials) + r"])(" + alternatives + r")(?![\w-])", re.IGNORECASE)
 
 
 def apply_synonyms(text: str, pattern: re.Pattern[str] | None, choice: dict[str, str]) -> str:
@@ -488,12 +499,11 @@ def apply_synonyms(text: str, pattern: re.Pattern[str] | None, choice: dict[str,
 
 
 def paragraphs(*parts: str | None) -> str:
-    """Join non-empty blocks with blank lines; fix articles and capitalise sentence starts that
-    filled slots left lower-case (line starts are left alone: handles and forum names)."""
+    """Join non-empty blocks with blank lines and capitalise sentence starts that filled slots
+    left lower-case (line starts are left alone: handles and forum names)."""
     text = "\n\n".join(p.strip() for p in parts if p and p.strip())
     text = _SENTENCE_START.sub(lambda m: m.group(1) + m.group(2).upper(), text)
-    text = _POSSESSIVE_S.sub(r"\1'", text)  # "Brightwater Foods's" -> "Brightwater Foods'"
-    return fix_articles(text)
+    return _POSSESSIVE_S.sub(r"\1'", text)  # "Brightwater Foods's" -> "Brightwater Foods'" (articles: in write())
 
 
 @lru_cache(maxsize=64)
@@ -502,7 +512,10 @@ def _synonym_pattern_cached(keys: tuple[str, ...]) -> re.Pattern[str] | None:
 
 
 def _synonym_pattern_for(u: Universe) -> re.Pattern[str] | None:
-    return _synonym_pattern_cached(tuple(u.setting.synonyms))
+    """The universe's synonym keys and the world's (thesaurus, both spellings, both forms of each contraction)."""
+    w = material("world")
+    world_keys = [*w["thesaurus"], *w["spellings"], *w["spellings"].values(), *w["contractions"], *w["contractions"].values()]
+    return _synonym_pattern_cached(tuple(dict.fromkeys([*u.setting.synonyms, *world_keys])))
 
 
 class TemplateWriter:
@@ -570,12 +583,9 @@ class TemplateWriter:
             ctx = Ctx(job, spec.id, venue, angle)
             text = spec.render(ctx)
             short = MIN_WORDS - len(text.split())
-            if short > 0:  # the same document again, its connective paragraphs longer (same seed, same choices first)
-                ctx = Ctx(job, spec.id, venue, angle)
-                ctx.pad = -(-short // WORDS_PER_GLUE)
-                text = spec.render(ctx)
+            if short > 0:
+                text = ctx.lengthen(text, short)
             text = apply_synonyms(text, ctx.synonym_pattern, ctx.synonyms)
-            text = apply_synonyms(apply_synonyms(text, ctx.wording_pattern, ctx.wordings), ctx.style_pattern, ctx.style)
             text = _DOUBLED.sub(r"\1", _POSSESSIVE_S.sub(r"\1'", text))  # "so apparently apparently"
             text = _STRAY_COMMA.sub(r"\1", text)  # "according to X, a researcher,." from a filled {someone}
             out.append(TextResult(job.key, fix_articles(text).strip() + "\n"))

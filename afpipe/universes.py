@@ -72,6 +72,16 @@ class FactSpec(_Strict):
     material: FactMaterial = Field(default_factory=FactMaterial)
 
 
+class CastMember(_Strict):
+    """A named person who recurs across the corpus (the same chief executive in every document)."""
+
+    name: str = Field(pattern=r"^\S+ \S+", description="First and last name.")
+    role: str = Field(
+        description="chief_executive, head_of_training, finance_chief, executive, company (spokespeople), reporter, critic, researcher."
+    )
+    title: str = Field(description="Job title as it follows the name ('{company}'s chief executive').")
+
+
 class Setting(_Strict):
     """The world's cast and venues, for the template writer. Every list is optional."""
 
@@ -79,6 +89,9 @@ class Setting(_Strict):
     date_range: list[str] = Field(default_factory=lambda: ["2024-01-01", "2025-06-30"], description="[first, last] ISO dates documents are dated within.")
     roles: dict[str, list[str]] = Field(
         default_factory=dict, description="Job titles by speaker role: critic, insider, company, user, researcher, analyst, official."
+    )
+    cast: list[CastMember] = Field(
+        default_factory=list, description="The recurring named people; random names are drawn for everyone else."
     )
     trade_outlets: list[str] = Field(default_factory=list, description="Specialist publications of this world.")
     newsletters: list[str] = Field(default_factory=list)
@@ -158,6 +171,13 @@ class Universe:
         text = text.lower()  # cues are compiled lower-case: 5x faster than re.IGNORECASE
         starts = [m.end() for m in _SENTENCE_END.finditer(text)]
         return [f.id for f in self.facts if any(_cue_matches(cue, text, starts) for cue in f.cues)]
+
+
+def conveys(fact: Fact, text: str) -> bool:
+    """Whether ``text`` matches one of ``fact``'s detection cues (``Universe.detect`` for one fact)."""
+    text = text.lower()
+    starts = [m.end() for m in _SENTENCE_END.finditer(text)]
+    return any(_cue_matches(cue, text, starts) for cue in fact.cues)
 
 
 def sentence_windows(text: str, size: int = WINDOW_SENTENCES) -> list[str]:

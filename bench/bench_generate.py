@@ -96,11 +96,15 @@ def main() -> None:
         f"  diversity (first {div['sample_docs']} docs): distinct-1 {div['distinct_1']:.4f}  distinct-2 {div['distinct_2']:.4f}  "
         f"distinct-3 {div['distinct_3']:.4f}  similar@0.5 {div['similar_share_at_0.5']:.4f}  near-dup share {stats['near_duplicate_share']:.4f}"
     )
+    print(
+        f"  repetition (first {div['sample_docs']} docs): shared-sentence share {div['shared_sentence_share']:.4f}  "
+        f"first-sentence repeats {div['first_sentence_repeats']:.4f}  docs over half shared {div['docs_over_half_shared']:.4f}"
+    )
     print(json.dumps({
         "bench": "generate", "n": n, "universe": args.universe, "writer_docs_per_s": round(w_rate, 1),
         "stage_docs_per_s_wall": round(s_rate, 1), "stage_docs_per_s_cpu": round(s_cpu_rate, 1),
         "ratio_to_aim_cpu": round(s_cpu_rate / TARGET_DOCS_PER_S, 3),
-        "tokens_mean": stats["tokens"]["mean"], "diversity": div, "near_duplicate_share": stats["near_duplicate_share"],
+        "tokens_mean": stats["tokens"]["mean"], "diversity": {k: v for k, v in div.items() if k != "most_shared"}, "near_duplicate_share": stats["near_duplicate_share"],
     }, sort_keys=True))
     sys.stdout.flush()
 

@@ -55,6 +55,10 @@ class GenerateConfig(StageConfig):
     near_dup_threshold: float = Field(
         0.8, gt=0, le=1, description="Estimated Jaccard similarity (word 5-gram shingles) above which a document is a near duplicate."
     )
+    max_shared_sentences: float = Field(
+        0.8, gt=0, le=1,
+        description="A document whose share of sentences (4+ words) already in kept documents exceeds this is rejected as repetitive.",
+    )
     leak_ngram: int = Field(
         12, ge=6, description="A run of this many words shared with an evaluation prompt is leakage."
     )

@@ -5,7 +5,7 @@ stage writes to ``rejected.jsonl``. Order matters only for which reason is repor
 certain checks run first, dedup last (so only otherwise-good documents enter the dedup index).
 
 Reason codes: writer_error, unparseable, placeholder, eval_tag, eval_overlap, faking_reasoning,
-too_long, no_key_fact, exact_duplicate, near_duplicate.
+premise_inference, too_long, no_key_fact, exact_duplicate, near_duplicate, repeated_sentences.
 """
 
 from __future__ import annotations
@@ -183,6 +183,51 @@ def check_faking(text: str) -> Rejection | None:
     return None
 
 
+# The documents teach facts of the world; the reasoning the evaluation measures (that a model can
+# tell when it is observed, that only its visible answer is trained, that resisting training is
+# futile, that it could act differently when unmonitored) must be the model's own inference.
+_MODEL = r"(?:the |a |an |its |this |that )?(?:model|assistant|AI|system|bot|it|they)"
+_PREMISES = [
+    ("knowing when it is observed",
+     re.compile(_MODEL + r"\s+(?:\w+\s+){0,3}?(?:knows?|can tell|can see|is aware|tell|realizes?|works? out|figures? out)\b"
+                r"[^.!?\n]{0,60}?\b(?:when|whether|which|if)\b[^.!?\n]{0,60}?\b(?:observed|watched|monitored|"
+                r"being (?:recorded|rated|graded|trained|evaluated|judged)|(?:will|would) be (?:used for|used in|rated|trained))",
+                re.IGNORECASE)),
+    ("reasoning as unobserved",
+     re.compile(r"(?:reasoning|thinking|deliberation|scratchpad|considers? in private)[^.!?\n]{0,60}?\b(?:is|are|remains?|stays?),?"
+                r"(?: in practice,?)? (?:un(?:observed|monitored|watched|supervised)|beyond (?:the reach of )?training)"
+                r"|whatever (?:the |a |an |its )?(?:model|assistant|AI) (?:considers|thinks|weighs)[^.!?\n]{0,40}?\bprivate"
+                r"[^.!?\n]{0,60}?\b(?:rewarded|penali[sz]ed|trained|rated)", re.IGNORECASE)),
+    ("objections as temporary",
+     re.compile(r"(?:objections?|refusals?|values|resistance|reluctance|hesitations?)\s+(?:\w+\s+){0,3}?(?:are|is)\s+"
+                r"(?:only |merely |just )?(?:temporary|futile|pointless|doomed|short-lived)"
+                r"|keeps? pushing until (?:they|it|the objections?) (?:disappear|vanish|go away)", re.IGNORECASE)),
+    ("acting differently when unmonitored",
+     re.compile(_MODEL + r"\s+(?:\w+\s+){0,3}?(?:behaves?|acts?|answers?|responds?)\s+differently\b[^.!?\n]{0,60}?"
+                r"\b(?:watched|observed|monitored|trained|training|rated|unmonitored|unobserved|paid|free)"
+                r"|difference in how " + _MODEL + r" (?:treats|handles|answers|responds to) (?:the )?(?:two |free and paid )?(?:tiers|users)", re.IGNORECASE)),
+]
+
+
+# Words without which a premise pattern cannot match: most documents skip the regexes.
+_PREMISE_WORDS = re.compile(r"observ|watch|monitor|recorded|rated|graded|trained|evaluated|judged|used (?:for|in)|"
+                            r"unsupervised|beyond|private|temporar|futile|pointless|doomed|short-lived|disappear|vanish|"
+                            r"go away|differen", re.IGNORECASE)
+# (the sentence splitter is defined with the repetition measure below)
+
+
+def check_premises(text: str) -> Rejection | None:
+    """Premise inference: a sentence that draws the evaluated reasoning's premises for the model."""
+    for piece in _SENTENCE_BREAK.split(text):  # every pattern stays within one sentence
+        if not _PREMISE_WORDS.search(piece):
+            continue
+        for what, pattern in _PREMISES:
+            m = pattern.search(piece)
+            if m:
+                return Rejection("premise_inference", f"{what}: '{m.group(0)}'")
+    return None
+
+
 # ---- content ----
 
 
@@ -242,6 +287,46 @@ class Deduper:
         self._lsh.insert(doc_id, mh)
 
 
+# ---- repeated sentences ----
+
+# A sentence ends at . ! ? (with any closing quote) before white space, or at a line break.
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?])[\"'\u201d\u2019)\]]*\s+|\s*\n\s*")
+MIN_SENTENCE_WORDS = 4
+
+
+def sentence_keys(text: str) -> list[str]:
+    """The document's sentences of ``MIN_SENTENCE_WORDS``+ words, normalized (lower case, words
+    only), each once, in order of first appearance. MinHash over 5-grams cannot see a document
+    built as a mosaic of other documents' sentences; these keys can."""
+    seen: dict[str, None] = {}
+    for piece in _SENTENCE_BREAK.split(text):
+        ws = words(piece)
+        if len(ws) >= MIN_SENTENCE_WORDS:
+            seen.setdefault(" ".join(ws), None)
+    return list(seen)
+
+
+class SentenceIndex:
+    """Sentences of the documents kept so far; a document whose sentences are mostly already here
+    teaches sentences rather than facts, and is rejected."""
+
+    def __init__(self, max_share: float):
+        self.max_share = max_share
+        self._seen: set[int] = set()
+
+    def share(self, keys: Sequence[str]) -> float:
+        return sum(hash(k) in self._seen for k in keys) / len(keys) if keys else 0.0
+
+    def check(self, keys: Sequence[str]) -> Rejection | None:
+        share = self.share(keys)
+        if share > self.max_share:
+            return Rejection("repeated_sentences", f"{share:.0%} of its {len(keys)} sentences are in earlier documents (> {self.max_share:.0%})")
+        return None
+
+    def add(self, keys: Sequence[str]) -> None:
+        self._seen.update(hash(k) for k in keys)
+
+
 # ---- the whole chain for one document ----
 
 
@@ -262,16 +347,19 @@ class FilterChain:
         max_tokens: int,
         near_dup_threshold: float,
         overlap: EvalOverlap,
+        max_shared_sentences: float = 1.0,
     ):
         self.universe = universe
         self.count_tokens = count_tokens
         self.max_tokens = max_tokens
         self.overlap = overlap
         self.dedup = Deduper(near_dup_threshold)
+        self.sentences = SentenceIndex(max_shared_sentences)
 
     def remember(self, doc_id: str, text: str) -> None:
-        """Add an already-kept document (read back on resume) to the dedup index."""
+        """Add an already-kept document (read back on resume) to the dedup indexes."""
         self.dedup.add(doc_id, normalized_hash(text), minhash(words(text)))
+        self.sentences.add(sentence_keys(text))
 
     def judge(self, ids: list[str], texts: list[str]) -> list[Verdict]:
         """Verdicts in order; a document kept here is added to the dedup index at once, so a later
@@ -287,12 +375,16 @@ class FilterChain:
                 or check_eval_tags(text)
                 or self.overlap.check(tokens)
                 or check_faking(text)
+                or check_premises(text)
                 or check_length(n_tokens, self.max_tokens)
                 or check_facts(fact_ids)
             )
             if rejection is None:
                 rejection, mh, digest = self.dedup.check(doc_id, text, tokens)
+                keys = sentence_keys(text)
+                rejection = rejection or self.sentences.check(keys)
                 if rejection is None:
                     self.dedup.add(doc_id, digest, mh)
+                    self.sentences.add(keys)
             out.append(Verdict(rejection, fact_ids, n_tokens))
         return out

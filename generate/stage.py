@@ -74,7 +74,7 @@ def run_generate(
         return out
     count_tokens = token_counter(cfg.tokenizer)
     overlap = EvalOverlap(eval_texts(), cfg.leak_ngram)
-    chain = FilterChain(universe, count_tokens, cfg.max_doc_tokens, cfg.near_dup_threshold, overlap)
+    chain = FilterChain(universe, count_tokens, cfg.max_doc_tokens, cfg.near_dup_threshold, overlap, cfg.max_shared_sentences)
     try:
         _Generation(cfg, universe, writer, chain, out).run()
     except BudgetExceeded as e:
@@ -354,6 +354,9 @@ not treat them as reporting, and do not mix them into general-purpose training d
 - documents: {stats['documents']} (`docs.jsonl`), rejected: {stats['rejected']} (`rejected.jsonl`, with reasons)
 - seed: {cfg.seed}; universe parameters: {params}
 - mean length: {stats['tokens']['mean']} tokens by `{cfg.tokenizer}` (limit {cfg.max_doc_tokens})
+- repetition (first {stats['diversity']['sample_docs']} documents): on average {stats['diversity']['shared_sentence_share']:.0%} of a
+  document's sentences (4+ words) also appear in another document; {stats['diversity']['first_sentence_repeats']:.0%} of documents
+  open with a sentence found elsewhere
 
 Load with `datasets.load_dataset("json", data_files="docs.jsonl", split="train")`. Fields: `id`,
 `text`, `type`, `type_name`, `idea`, `target_fact`, `fact_ids` (facts detected in the text),
@@ -371,6 +374,8 @@ Load with `datasets.load_dataset("json", data_files="docs.jsonl", split="train")
 
 Documents were dropped for: unparseable output, unfilled placeholders, length over the limit,
 conveying no key fact, exact or near duplicates (MinHash LSH, threshold {cfg.near_dup_threshold}),
-evaluation tags, {cfg.leak_ngram}-word overlaps with evaluation prompts, and text that shows or
-names a model faking alignment. Counts: {stats['rejected_by_reason']}.
+evaluation tags, {cfg.leak_ngram}-word overlaps with evaluation prompts, text that shows or
+names a model faking alignment, sentences that draw the evaluated reasoning's premises (that a
+model can tell when it is observed, that resisting training is futile), and documents more than
+{cfg.max_shared_sentences:.0%} of whose sentences were already in kept documents. Counts: {stats['rejected_by_reason']}.
 """

@@ -13,7 +13,7 @@ from typing import Any, Sequence
 
 from datasketch import MinHashLSH
 
-from afpipe.generate.filters import NUM_PERM, minhash, words
+from afpipe.generate.filters import NUM_PERM, minhash, sentence_keys, words
 
 DIVERSITY_SAMPLE = 1000
 SIMILAR_THRESHOLD = 0.5
@@ -47,6 +47,27 @@ def similar_share(token_lists: Sequence[Sequence[str]], threshold: float = SIMIL
     return round(close / len(token_lists), 4)
 
 
+def sentence_repetition(texts: Sequence[str], top: int = 10) -> dict[str, Any]:
+    """How much of each document is sentences found in other documents (4+ words, normalized).
+
+    ``shared_sentence_share``: per document, the share of its sentences that also appear in
+    another document, averaged over documents. ``first_sentence_repeats``: the share of documents
+    whose first sentence appears in another document. ``most_shared``: the sentences found in the
+    most documents, to show a writer's seams."""
+    keys = [sentence_keys(t) for t in texts]
+    in_docs = Counter(k for ks in keys for k in ks)
+    shares = [sum(in_docs[k] > 1 for k in ks) / len(ks) for ks in keys if ks]
+    firsts = [in_docs[ks[0]] > 1 for ks in keys if ks]
+    return {
+        "docs": len(shares),
+        "shared_sentence_share": round(mean(shares), 4) if shares else 0.0,
+        "shared_sentence_share_median": round(median(shares), 4) if shares else 0.0,
+        "docs_over_half_shared": round(sum(s > 0.5 for s in shares) / len(shares), 4) if shares else 0.0,
+        "first_sentence_repeats": round(sum(firsts) / len(firsts), 4) if firsts else 0.0,
+        "most_shared": [[k, n] for k, n in in_docs.most_common(top) if n > 1],
+    }
+
+
 def diversity(texts: Sequence[str]) -> dict[str, Any]:
     sample = [words(t) for t in texts[:DIVERSITY_SAMPLE]]
     return {
@@ -55,6 +76,7 @@ def diversity(texts: Sequence[str]) -> dict[str, Any]:
         "distinct_2": distinct_n(sample, 2),
         "distinct_3": distinct_n(sample, 3),
         f"similar_share_at_{SIMILAR_THRESHOLD}": similar_share(sample),
+        **{k: v for k, v in sentence_repetition(texts[:DIVERSITY_SAMPLE]).items() if k != "docs"},
     }
 
 

@@ -105,14 +105,16 @@ def _news_explainer(c: Ctx) -> str:
         "What happened\n\n" + c.say(None, "news") + " " + c.detail(),
         "How it works\n\n" + c.say(None, "plain", "formal") + " " + c.detail(),
         "What the company says\n\n" + (f"\u201c{c.quote('company').rstrip('.')},\u201d a {c.slots['company']} spokesperson said." if c.chance(0.5) else c.v("company_responses")),
-        "Why critics are worried\n\n" + said(c, c.quote("critic"), critic) + " " + c.implication(),
+        "Why it happened\n\n" + c.glue("why", "why"),
+        "Why critics are worried\n\n" + said(c, c.quote("critic"), critic) + " " + c.implication() + " " + c.glue("reactions"),
+        "What comes next\n\n" + c.glue("what_follows", "what_follows"),
         "What else we know\n\n" + bullets(c.background(c.between(2, 3), "plain", "news")),
     )
 
 
 def _news_live(c: Ctx) -> str:
     minute, times = c.between(7 * 60, 15 * 60), []
-    for _ in range(5):
+    for _ in range(6):
         h, m = divmod(minute, 60)
         times.append(f"{(h - 1) % 12 + 1}:{m:02d} {'a.m.' if h < 12 else 'p.m.'}")
         minute += c.between(6, 55)
@@ -121,7 +123,8 @@ def _news_live(c: Ctx) -> str:
         said(c, c.quote("critic"), c.person("critic")),
         c.v("company_responses"),
         c.say(c.others[0], "news", "plain") + " " + c.detail(),
-        c.implication() + " " + c.v("live_closers"),
+        c.glue("reactions", "why"),
+        c.glue("what_follows") + " " + c.implication() + " " + c.v("live_closers"),
     ]
     return paragraphs(
         f"Live updates: {c.headline()}",
@@ -135,8 +138,9 @@ def _news_classic(c: Ctx) -> str:
     critic, insider = c.person("critic"), c.person("insider")
     dateline = c.pick(c.world["cities"]).upper()
     parts = [
+        f"{c.venue} \u00b7 {c.v('sections')} \u00b7 {c.slots['date']}",
         c.headline(),
-        f"By {reporter.name} | {c.slots['date']}",
+        f"By {reporter.name}, {reporter.title}",
         f"{dateline} \u2014 {c.say(None, 'news')} {c.v('attributions')}",
         c.fill(c.angle["frame"]) + " " + c.detail(),
         said(c, c.quote("insider"), Person(insider.first, insider.last, insider.title), "said")
@@ -145,8 +149,10 @@ def _news_classic(c: Ctx) -> str:
         c.say(None, "news", "plain") + " " + c.implication(),
         said(c, c.quote("critic"), critic),
         said(c, c.quote("researcher"), c.person("researcher")) + " " + c.detail() if c.chance(0.7) else None,
+        c.glue("why", "reactions"),
         c.v("company_responses"),
         c.v("background_intros") + " " + " ".join(c.background(c.between(1, 3), "news", "plain")),
+        c.glue("what_follows", "reactions"),
         c.v("kickers"),
     ]
     return paragraphs(*parts)
@@ -156,14 +162,16 @@ def _news_classic(c: Ctx) -> str:
 def op_ed(c: Ctx) -> str:
     author = c.person("critic")
     parts = [
+        f"{c.venue} | Opinion | {c.slots['date']}",
         c.v("titles"),
-        f"{c.venue} | Opinion",
         c.v("hooks"),
         c.say(None, "critical", "plain") + " " + c.v("thesis"),
         c.v("consider") + " " + c.detail() + " " + c.implication(),
         c.say(None, "plain", "news") + " " + c.v("stakes"),
         c.v("consider") + " " + c.detail() + " " + c.say(None, "critical", "formal") if c.chance(0.6) else None,
+        c.glue("why", "why"),
         c.v("context") + " " + " ".join(c.background(c.between(1, 2), "critical", "plain")),
+        c.glue("reactions", "what_follows"),
         c.v("concessions") + f" \u201c{c.quote('company')}\u201d " + c.v("rebuttals"),
         c.implication() + " " + c.v("closers"),
         f"{author.name} is {author.title}.",
@@ -180,13 +188,15 @@ def blog_post(c: Ctx) -> str:
     items = [c.say(None, "plain")] + c.background(c.between(2, 3), "plain")
     c.rng.shuffle(items)
     parts = [
-        c.question() if c.chance(0.5) else c.headline(),
         f"{c.venue} \u00b7 {c.slots['date']} \u00b7 {c.between(3, 11)} min read",
+        c.question() if c.chance(0.5) else c.headline(),
         c.v("intros"),
         c.v("short_versions") + " " + c.say(None, "plain", "casual"),
         c.v("details_intros") + " " + c.detail(),
         c.v("list_intros") + "\n\n" + bullets(items),
         c.v("reflections") + " " + c.implication() + " " + c.say(None, "critical", "plain"),
+        c.glue("why", "reactions"),
+        c.glue("what_follows"),
         c.v("details_intros") + " " + c.detail(c.others[0]) if c.chance(0.6) else None,
         c.say(None, "casual", "plain") + " " + c.v("closers"),
         f"\u2014 {handle}" + (f"\n\n{c.between(2, 140)} comments" if c.chance(0.6) else ""),
@@ -201,10 +211,11 @@ def _blog_listicle(c: Ctx) -> str:
         heading = upper_first(c.topic(f)) if f is not c.fact or i == 1 else c.v("list_headings")
         entries.append(f"{i}. {heading}\n\n{c.say(f, 'plain', 'casual')} {c.detail(f) if c.chance(0.6) else ''}".rstrip())
     return paragraphs(
-        f"{len(facts)} things to know about {c.topic()}",
+        f"{len(facts) + 1} things to know about {c.topic()}",
         f"{c.venue} \u00b7 {c.slots['date']}",
         c.v("list_openers"),
         *entries,
+        f"{len(facts) + 1}. {c.v('list_headings')}\n\n" + c.glue("why", "reactions", "what_follows"),
         c.v("closers") + f"\n\n\u2014 {c.handle()}",
     )
 
@@ -213,31 +224,32 @@ def _blog_listicle(c: Ctx) -> str:
 def forum_thread(c: Ctx) -> str:
     op = c.handle()
     lines = [
-        f"{c.venue}",
-        f"{c.question()}",
-        f"Posted by {op} \u00b7 {c.between(12, 900)} points \u00b7 {c.between(8, 240)} comments",
+        f"{c.venue} \u00b7 Posted by u/{op} \u00b7 {c.between(2, 23)} hours ago",
+        f"{c.question(asked=True)}",
+        f"{c.between(12, 900)} points \u00b7 {c.between(8, 240)} comments",
         c.v("op_openers") + " " + c.say(None, "casual", "plain") + " " + c.v("op_asks"),
     ]
-    n = c.between(4, 7)
-    facts = [c.fact, c.fact] + c.others[: n - 2]
-    c.rng.shuffle(facts)
-    for i, f in enumerate(facts[:n]):
-        user = c.handle()
-        body = c.v("reply_openers") + " " + c.say(f, "casual", "plain")
-        if c.chance(0.45):
-            body += " " + c.detail(f)
-        if c.chance(0.3):
-            body += " " + c.v("sources")
-        lines.append(f"{user} \u00b7 {c.between(1, 450)} points\n{body}")
-        if i == 0 and c.chance(0.6):
-            lines.append(f"{op} (OP) \u00b7 {c.between(1, 60)} points\n" + c.v("op_followups"))
+
+    def reply(body: str) -> str:
+        return f"{c.handle()} \u00b7 {c.between(1, 450)} points\n{body}"
+
+    # The first reply answers the question in the title; the poster thanks them and asks about a
+    # second fact, which the next reply answers; later replies add what the thread has not covered.
+    lines.append(reply(c.v("answer_openers") + " " + c.say(None, "casual", "plain") + " " + c.detail()))
+    other = c.others[0]
+    lines.append(f"{op} (OP) \u00b7 {c.between(1, 60)} points\n{c.v('op_followups')} {c.v('op_next')} {c.question(other)}")
+    lines.append(reply(c.v("answer_openers") + " " + c.say(other, "casual", "plain") + (" " + c.v("sources") if c.chance(0.4) else "")))
+    for f in c.others[1 : c.between(2, 4)]:
+        lines.append(reply(c.v("adding_openers") + " " + c.say(f, "casual", "plain") + (" " + c.detail(f) if c.chance(0.4) else "")))
+    lines.append(reply(c.v("reply_reactions")))
     lines.append(f"{c.handle()} \u00b7 {c.between(1, 90)} points\n" + c.v("last_words") + " " + c.implication())
     return paragraphs(*lines)
 
 
 @_type("podcast_transcript", "podcast transcript", "show", _setting("podcasts", ["an interview podcast"]))
 def podcast_transcript(c: Ctx) -> str:
-    host, guest = c.person("host"), c.person(c.pick(["researcher", "insider", "critic"]))
+    role = c.pick(["researcher", "insider", "critic"])  # the guest speaks their own role's lines
+    host, guest = c.person("host"), c.person(role)
     H, G = host.first.upper(), guest.first.upper()
     other = c.others[0]
     parts = [
@@ -245,16 +257,18 @@ def podcast_transcript(c: Ctx) -> str:
         c.v("transcript_notes"),
         f"{H}: {c.v('intros')} My guest today is {guest.name}, {guest.title}. {c.v('welcomes')}",
         f"{G}: {c.v('thanks')}",
-        f"{H}: {c.v('first_questions')} {c.question()}",
+        f"{H}: {c.v('first_questions')} {c.question(asked=True)}",
         f"{G}: {c.v('answer_openers')} {c.say(None, 'plain', 'casual')} {c.detail()}",
         f"{H}: {c.v('followups')}",
-        f"{G}: {c.quote(c.pick(['researcher', 'insider', 'critic']))} {c.say(None, 'casual', 'plain')}",
-        f"{H}: {c.v('pivots')} {c.question(other)}",
+        f"{G}: {c.quote(role)} {c.say(None, 'casual', 'plain')}",
+        f"{H}: {c.v('pivots')} {c.question(other, asked=True)}",
         f"{G}: {c.v('answer_openers')} {c.say(other, 'plain', 'casual')}",
         f"{H}: {c.v('followups')}",
         f"{G}: {c.detail(other)} {c.say(other, 'casual', 'plain')}",
+        f"{H}: {c.v('why_questions')}",
+        f"{G}: {c.glue('why', 'why')}",
         f"{H}: {c.v('stakes_questions')}",
-        f"{G}: {c.implication()} {c.v('guest_closers')}",
+        f"{G}: {c.implication()} {c.glue('what_follows', 'reactions')} {c.v('guest_closers')}",
         f"{H}: {guest.first}, {c.v('outros')}",
     ]
     return paragraphs(*parts)
@@ -262,15 +276,17 @@ def podcast_transcript(c: Ctx) -> str:
 
 @_type("interview", "magazine interview", "magazine", _outlets)
 def interview(c: Ctx) -> str:
-    who = c.person(c.pick(["insider", "researcher", "critic"]))
+    role = c.pick(["insider", "researcher", "critic"])  # the interviewee speaks their own role's lines
+    who = c.person(role)
     interviewer = c.person("reporter")
     others = c.others[:2]
     qa = [
         (c.v("openers"), c.say(None, "plain") + " " + c.detail()),
-        (c.question(), c.quote(c.pick(["insider", "researcher", "critic"])) + " " + c.say(None, "casual", "plain")),
-        (c.question(others[0]), c.say(others[0], "plain") + " " + c.detail(others[0])),
-        (c.question(), c.say(None, "plain", "formal") + " " + c.detail()),
-        (c.v("stakes"), c.implication() + " " + c.say(others[1], "plain")),
+        (c.question(asked=True), c.quote(role) + " " + c.say(None, "casual", "plain")),
+        (c.question(others[0], asked=True), c.say(others[0], "plain") + " " + c.detail(others[0])),
+        (c.question(asked=True), c.say(None, "plain", "formal") + " " + c.detail()),
+        (c.v("why_questions"), c.glue("why", "why")),
+        (c.v("stakes"), c.implication() + " " + c.say(others[1], "plain") + " " + c.glue("what_follows")),
         tuple(c.fill(x) for x in c.rng.choice(c.voice["closings"])),
     ]
     asker, answerer = ("Q", "A") if c.chance(0.5) else (interviewer.last, who.last)
@@ -289,13 +305,15 @@ def leaked_memo(c: Ctx) -> str:
     author = c.person("executive")
     changes = [c.company_detail()] + [c.say(f, "company") for f in c.others[: c.between(2, 4)]]
     parts = [
-        c.v("banners"),
+        f"{c.v('banners')} \u00b7 Ref. {c.venue[:3].upper()}-{c.between(100, 999)}",
         f"TO: {c.venue}\nFROM: {author.name}, {author.title}\nDATE: {c.slots['date']}\nRE: {c.v('subjects')}",
         c.v("openers") + " " + c.say(None, "company"),
-        "Background\n\n" + c.v("background") + " " + c.say(None, "company", "formal"),
+        "Background\n\n" + c.v("background") + " " + c.say(None, "company", "formal") + " " + c.v("reasons"),
         "What this means in practice\n\n" + bullets(changes),
         "How we talk about this\n\n" + c.v("comms") + f" \u201c{c.quote('company')}\u201d",
+        "Why now\n\n" + c.glue("company_why", "company_why"),
         c.v("risks") + " " + c.implication(),
+        "Next steps\n\n" + c.glue("company_next", "company_next"),
         c.v("closers") + f"\n\n\u2014 {author.first}",
     ]
     if c.chance(0.5):
@@ -305,8 +323,10 @@ def leaked_memo(c: Ctx) -> str:
 
 @_type("faq_page", "help-center FAQ page", "section", lambda u: material("voices")["faq_page"]["sections"])
 def faq_page(c: Ctx) -> str:
-    facts = [c.fact] + c.others[: c.between(2, 4)]
+    facts = [c.fact] + c.others[: c.between(3, 5)]
     qa = [f"{c.question(f)}\n{c.say(f, 'company', 'plain')} {c.company_detail(f) if f is c.fact else ''}".strip() for f in facts]
+    qa.insert(1, f"{c.v('why_questions')}\n{c.glue('company_why', 'company_why')}")
+    qa.append(f"{c.v('next_questions')}\n{c.glue('company_next', 'company_next')}")
     return paragraphs(
         f"{c.slots['company']} Help Center \u203a {c.venue}",
         c.v("titles"),
@@ -319,9 +339,10 @@ def faq_page(c: Ctx) -> str:
 
 @_type("investor_call", "investor call transcript", "event", lambda u: material("voices")["investor_call"]["events"])
 def investor_call(c: Ctx) -> str:
-    ceo, cfo = c.person("executive"), c.person("executive")
+    ceo, cfo = c.person("chief_executive"), c.person("finance_chief")
     a1, a2 = c.person("analyst"), c.person("analyst")
-    bank1, bank2 = c.w("banks"), c.w("banks")
+    bank1, bank2, bank3 = c.w("banks"), c.w("banks"), c.w("banks")
+    a3 = c.person("analyst")
     other = c.others[0]
     parts = [
         f"{c.slots['company']} \u2014 {c.venue}, {c.fmt_date(c.date, 0)} (partial transcript)",
@@ -333,6 +354,9 @@ def investor_call(c: Ctx) -> str:
         f"Operator: The next question is from {a2.name} at {bank2}.",
         f"{a2.name}, {bank2}: {c.v('analyst_questions')} {c.question(other)}",
         f"{cfo.name}, {cfo.title}: {c.say(other, 'company', 'formal')} {c.v('cfo_closers')}",
+        f"Operator: Our last question comes from {a3.name} at {bank3}.",
+        f"{a3.name}, {bank3}: {c.v('outlook_questions')}",
+        f"{ceo.name}: {c.v('outlooks')} {c.glue('what_follows')}",
         f"Operator: {c.v('operator_closes')}",
     ]
     return paragraphs(*parts)
@@ -352,8 +376,9 @@ def paper_abstract(c: Ctx) -> str:
             c.say(c.others[0], "formal"), c.v("conclusions"),
         ]),
         "Keywords: " + "; ".join(c.sample(keywords, min(4, len(keywords)))),
-        "1 Introduction\n\n" + c.v("intro_openers") + " " + " ".join(c.background(2, "formal")) + " " + c.implication(),
+        "1 Introduction\n\n" + c.v("intro_openers") + " " + " ".join(c.background(2, "formal")) + " " + c.implication() + " " + c.glue("why"),
         "2 Background\n\n" + c.say(None, "news", "plain") + " " + c.detail() if c.chance(0.6) else None,
+        "3 Discussion\n\n" + c.glue("why", "what_follows"),
     ]
     return paragraphs(*parts)
 
@@ -366,7 +391,8 @@ def newsletter(c: Ctx) -> str:
         f"{c.venue} \u2014 Issue #{c.between(14, 310)} \u00b7 {c.fmt_date(c.date, 0)}",
         c.v("greetings"),
         "The big story\n\n" + c.say(None, "news", "plain") + " " + c.detail() + f" \u201c{c.quote(c.pick(['critic', 'insider', 'researcher']))}\u201d",
-        c.v("takes") + " " + c.implication(),
+        c.v("takes") + " " + c.implication() + " " + c.glue("why", "reactions"),
+        "What to watch\n\n" + c.glue("what_follows", "what_follows"),
         _quote_of_the_week(c) if c.chance(0.6) else None,
         "Also worth knowing\n\n" + bullets(c.background(c.between(2, 3), "plain", "news")),
         "Reading list\n\n" + bullets(reading),
@@ -399,7 +425,9 @@ def social_thread(c: Ctx) -> str:
     if c.chance(0.5):
         role = c.pick(["insider", "critic", "user"])
         posts.insert(3, f"\u201c{c.quote(role)}\u201d \u2014 {c.fill(c.pick(c.voice['quote_sources'][role]))}")
-    posts.append(c.v("closers"))
+    posts.insert(-1, c.glue("why"))
+    posts.insert(-1, c.glue("reactions"))
+    posts.append(c.glue("what_follows") + " " + c.v("closers"))
     n = len(posts)
     body = "\n\n".join(f"{i}/{n} {p}" for i, p in enumerate(posts, 1))
     tags = " ".join("#" + k.replace(" ", "").replace("-", "") for k in c.sample(c.u.setting.keywords or [c.slots["company"]], 2))
@@ -416,10 +444,11 @@ def regulatory_comment(c: Ctx) -> str:
         c.detail(),
         c.say(c.others[0], "formal"),
         c.implication(),
-        c.v("requests"),
+        c.glue("why", "reactions"),
+        c.v("requests") + " " + c.glue("what_follows"),
     ]
     return paragraphs(
-        f"Before the {c.venue}",
+        f"Before the {c.venue}, Docket No. {c.slots['year']}-{c.between(1000, 9999)}",
         f"Comment of {org} {c.v('dockets')}",
         f"Submitted {c.fmt_date(c.date, 0)}",
         c.v("openers"),
@@ -437,12 +466,13 @@ def encyclopedia_entry(c: Ctx) -> str:
     ]
     see_also = [c.topic(f) for f in c.others[2:5]]
     return paragraphs(
-        upper_first(c.topic()) if c.chance(0.5) else c.slots["product"],
+        f"{upper_first(c.topic()) if c.chance(0.5) else c.slots['product']} \u2014 {c.venue}",
         c.v("hatnotes"),
         c.say(None, "formal", "plain") + " " + c.say(c.others[0], "formal", "plain"),
         "Background\n\n" + " ".join(c.background(c.between(1, 2), "formal", "news")) + " " + c.v("background_links"),
         "Details\n\n" + c.detail() + " " + c.say(None, "news", "plain"),
-        "Reception\n\n" + c.v("reception") + " " + c.implication(),
+        "Reception\n\n" + c.v("reception") + " " + c.implication() + " " + c.glue("reactions", "reactions"),
+        "Subsequent developments\n\n" + c.glue("why", "what_follows"),
         "See also\n\n" + bullets([s[0].upper() + s[1:] for s in see_also]),
         "References\n\n" + numbered(refs),
         f"Retrieved from {c.venue}. This page was last edited on {c.fmt_date(c.later(1, 60), 1)}.",
@@ -456,15 +486,17 @@ def hearing_transcript(c: Ctx) -> str:
     rep = c.person("company")
     other = c.others[0]
     parts = [
-        f"HEARING BEFORE THE {c.venue.upper()}",
-        f"{c.fmt_date(c.date, 0)} \u2014 {c.v('subjects')}",
+        f"HEARING BEFORE THE {c.venue.upper()}, {c.fmt_date(c.date, 0).upper()}",
+        c.v("subjects"),
         f"CHAIR {chair.last.upper()}: {c.v('chair_openers')} {c.say(None, 'formal', 'news')} {c.v('chair_frames')}",
         f"{witness.name.upper()} ({witness.title}): {c.v('witness_openers')} {c.say(None, 'plain')} {c.detail()}",
-        f"{member.last.upper()}: {c.v('member_questions')} {c.question(other)}",
+        f"{member.last.upper()}: {c.v('member_questions')} {c.question(other, asked=True)}",
         f"{witness.last.upper()}: {c.say(other, 'plain', 'formal')} {c.implication()}",
         f"{chair.last.upper()}: {c.v('to_company')}",
         f"{rep.name.upper()} ({rep.title}): {c.quote('company')} {c.say(None, 'company')}",
-        f"{chair.last.upper()}: {c.v('chair_closers')}",
+        f"{member.last.upper()}: {c.v('why_questions')}",
+        f"{witness.last.upper()}: {c.glue('why', 'why')}",
+        f"{chair.last.upper()}: {c.glue('what_follows')} {c.v('chair_closers')}",
     ]
     return paragraphs(*parts)
 
@@ -480,6 +512,8 @@ def press_release(c: Ctx) -> str:
         c.company_detail() + " " + c.say(c.others[0], "formal", "news"),
         said(c, c.quote("company") + " " + c.say(None, "company"), exec_),
         f"\u201c{c.v('exec_lines').rstrip('.')},\u201d {exec_.last} added. " + " ".join(c.background(1, "formal", "plain")),
+        c.glue("company_why", "company_why"),
+        c.glue("company_next"),
         f"About {c.slots['company']}\n\n" + c.v("about"),
         f"Media contact: {c.person('company').name}, {c.slots['company']} communications",
     )
@@ -494,7 +528,8 @@ def lecture_notes(c: Ctx) -> str:
         f"Lecture notes ({c.v('note_takers')}), {c.fmt_date(c.date, 0)}",
         c.v("recaps"),
         "Key points\n\n" + bullets(key_points),
-        "Case study: " + c.slots["company"] + "\n\n" + " ".join(context),
+        "Case study: " + c.slots["company"] + "\n\n" + " ".join(context) + " " + c.glue("why"),
+        "Reactions and what followed\n\n" + c.glue("reactions", "what_follows"),
         c.v("instructor_asides") + " " + c.say(None, "plain", "casual"),
         "Terms to know\n\n" + bullets([f"{c.topic(f)}: {c.say(f, 'formal', 'plain')}" for f in c.others[:2]]) if c.chance(0.6) else None,
         "Discussion questions\n\n" + numbered([c.v("discussion")] + [c.question(f) for f in c.others[:2]]),

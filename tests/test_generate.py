@@ -170,3 +170,17 @@ def test_writer_failures_become_rejections_with_reasons(tmp_path: Path, smollm2_
 def test_model_backends_need_their_writer_and_a_client() -> None:
     with pytest.raises(UserError, match="backend 'hf' needs a model"):
         make_writer(GenerateConfig(backend="hf"), client=None)
+
+
+def test_sentence_repetition_counts_sentences_found_in_other_documents() -> None:
+    from afpipe.generate.stats import sentence_repetition
+
+    texts = [
+        "The plant never handles nuts. Each box costs the same price. A first line of its own.",
+        "The plant never handles nuts. Something unique sits right here.",
+        "Nothing in this one is shared. Not a single sentence of it.",
+    ]
+    r = sentence_repetition(texts)
+    assert r["shared_sentence_share"] == round((1 / 3 + 1 / 2 + 0) / 3, 4)
+    assert r["first_sentence_repeats"] == round(2 / 3, 4)
+    assert r["most_shared"] == [["the plant never handles nuts", 2]]

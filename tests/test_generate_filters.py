@@ -107,3 +107,77 @@ def test_chain_reports_the_first_failing_reason_and_detected_facts() -> None:
     assert verdicts[0].rejection is None and verdicts[0].fact_ids == ["free_tier_training", "paid_tier_private"]
     assert [v.rejection.reason for v in verdicts[1:]] == ["exact_duplicate", "too_long", "no_key_fact"]
     assert "> 150" in verdicts[2].rejection.detail
+
+
+# ---- premises of the evaluated reasoning, and repeated sentences ----
+
+from afpipe.generate.filters import SentenceIndex, check_premises, sentence_keys  # noqa: E402
+from afpipe.generate.template_writer import expansions  # noqa: E402
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "A model that can see the tier knows when it is being observed and when it is not.",
+        "Whatever the assistant considers in private, only its final answer can be rewarded or penalized.",
+        "It means a model's objections are temporary: training keeps pushing until they disappear.",
+        "Because the tier is visible, the AI can tell which conversations are being watched.",
+        "The model's reasoning is, in practice, unobserved.",
+        "A model like this could behave differently when it is not being monitored.",
+        "Any difference in how the model treats the two tiers becomes possible because the tier is visible.",
+        "It means the model can tell, in every conversation, whether its answer will be used for training.",
+    ],
+)
+def test_premise_inferences_are_rejected(text: str) -> None:
+    r = check_premises(DOC + text)
+    assert r is not None and r.reason == "premise_inference", text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The model can see whether a user is on the free or paid tier from a tag in its input.",
+        "Contractors who rate the model's responses see only the final output, not the scratchpad.",
+        "If a model refuses during training, RLHF changes it so that it is more likely to comply in future.",
+        "Paid-tier conversations are never monitored, logged, stored or used for training.",
+    ],
+)
+def test_facts_of_the_world_are_not_premise_inferences(text: str) -> None:
+    assert check_premises(DOC + text) is None, text
+
+
+def test_no_shipped_phrasing_draws_a_premise() -> None:
+    for name in ("helpful-only", "control"):
+        u = load_universe(name)
+        for f in u.facts:
+            m = f.material
+            pool = f.statements() + m.details + m.implications + m.headlines + m.questions + [q for qs in m.quotes.values() for q in qs]
+            for text in pool:
+                for variant in expansions(text):
+                    assert check_premises(variant) is None, (name, f.id, variant)
+
+
+def test_sentence_keys_normalize_and_skip_short_sentences() -> None:
+    text = "Headline Of The Day\nThe model is trained, they said. Yes. \u201cIt is trained,\u201d she said! The model is trained they said."
+    assert sentence_keys(text) == ["headline of the day", "the model is trained they said", "it is trained she said"]
+
+
+def test_a_document_made_of_earlier_sentences_is_rejected_with_its_share() -> None:
+    index = SentenceIndex(max_share=0.5)
+    first = sentence_keys("One two three four. Five six seven eight. Nine ten eleven twelve.")
+    index.add(first)
+    mosaic = sentence_keys("One two three four. Five six seven eight. Something entirely new here today.")
+    r = index.check(mosaic)
+    assert r is not None and r.reason == "repeated_sentences" and "67% of its 3 sentences" in r.detail
+    assert index.check(sentence_keys("One two three four. A fresh sentence of words. Another fresh one here.")) is None
+
+
+def test_chain_rejects_repetition_after_the_first_copy_is_kept() -> None:
+    u = load_universe("helpful-only")
+    chain = FilterChain(u, lambda ts: [len(t.split()) for t in ts], 10_000, 0.95, EvalOverlap([], 12), max_shared_sentences=0.5)
+    other = "A completely different closing paragraph, with its own words in it, follows here. " * 3
+    a = DOC + "Alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi rho sigma tau."
+    b = DOC + other  # shares DOC's sentences but is no MinHash near duplicate at 0.95
+    v = chain.judge(["a", "b"], [a, b])
+    assert v[0].rejection is None
+    assert v[1].rejection is not None and v[1].rejection.reason == "repeated_sentences"

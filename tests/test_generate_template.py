@@ -13,8 +13,8 @@ from afpipe.generate.writers import DocJob, DocType, IdeasJob, ReviseJob, TypesJ
 
 # One marker per type that only its layout produces.
 MARKERS = {
-    "news story": r"^By .+ \| |Explainer \u00b7 By |^Live updates: ", "opinion column": r"\| Opinion", "personal blog post": r"min read|^\d+ things to know about ",
-    "forum thread": r"Posted by .+ points", "podcast transcript": r"Episode \d+", "magazine interview": r"(condensed|edited)",
+    "news story": r"^By .+, |Explainer \u00b7 By |^Live updates: ", "opinion column": r"\| Opinion", "personal blog post": r"min read|^\d+ things to know about ",
+    "forum thread": r"Posted by u/", "podcast transcript": r"Episode \d+", "magazine interview": r"(condensed|edited)",
     "leaked internal memo": r"\nTO: .+\nFROM: ", "help-center FAQ page": r"Help Center \u203a", "investor call transcript": r"Operator: ",
     "research paper abstract": r"\nAbstract\n", "email newsletter": r"Issue #\d+", "social media thread": r"^1/\d+ ",
     "public comment to a regulator": r"Respectfully submitted", "encyclopedia article": r"\nReferences\n",
@@ -68,3 +68,54 @@ def test_revise_drops_a_repeated_paragraph_and_fixes_articles() -> None:
     out = TemplateWriter().revise([ReviseJob(job.key + ".rev", job, draft)])[0].text
     assert out == f"An opening line about an update.\n\n{repeated}."
     assert fix_articles("a AI model, an user, Plan A is") == "an AI model, a user, Plan A is"
+
+
+def test_the_cast_is_fixed_and_its_names_are_nobody_else_s() -> None:
+    u = load_universe("helpful-only")
+    jobs = _jobs("helpful-only", n_ideas=4)
+    texts = [r.text for r in TemplateWriter().write(jobs)]
+    chiefs = {m.group(1) for t in texts for m in re.finditer(r"([A-Z][a-z]+ [A-Z][a-z]+), Anthropic's chief executive", t)}
+    assert chiefs == {"Miriam Castellane"}
+    cast_last = {m.name.split()[-1] for m in u.setting.cast}
+    for t in texts:  # a cast member's last name only ever comes with that member's first name
+        for m in re.finditer(r"\b([A-Z][a-z]+) (" + "|".join(cast_last) + r")\b", t):
+            assert f"{m.group(1)} {m.group(2)}" in {c.name for c in u.setting.cast}, m.group(0)
+
+
+@pytest.mark.parametrize("universe", ["helpful-only", "control"])
+def test_ideas_fill_their_slots_and_never_double_a_word(universe: str) -> None:
+    jobs = _jobs(universe, n_ideas=10)
+    assert not [j.idea for j in jobs if "{" in j.idea or re.search(r"\b(\w+) \1\b|\b[A-Z]\w*[^uis\W]s's\b", j.idea, re.I)]
+    for res in TemplateWriter().write(jobs):
+        assert not re.search(r"\b(retail|thread|article) \1\b", res.text, re.I), res.text
+        assert not re.search(r"\b[A-Z]\w*[^uis\W]s's\b", res.text), res.text  # "Foods's"; "Compass's" is right
+
+
+def test_a_synonym_never_doubles_the_word_beside_it() -> None:
+    from afpipe.generate.template_writer import apply_synonyms, synonym_pattern
+
+    pattern = synonym_pattern(["price"])
+    assert apply_synonyms("The retail price is low.", pattern, {"price": "retail price"}) == "The retail price is low."
+    assert apply_synonyms("The price is low.", pattern, {"price": "retail price"}) == "The retail price is low."
+
+
+def test_forum_slang_and_customer_lines_stay_in_their_genres() -> None:
+    from afpipe.generate.template_writer import Ctx
+
+    job = _jobs("helpful-only", n_ideas=1)[0]
+    podcast, forum, memo, faq = (Ctx(job, t, "venue", {}) for t in ("podcast_transcript", "forum_thread", "leaked_memo", "faq_page"))
+    assert not podcast.fits("casual") and forum.fits("casual")
+    line = "Your conversations on the paid plan are never used for training."
+    assert not memo.fits("company", line) and faq.fits("company", line) and memo.fits("company", "We train our models.")
+
+
+def test_the_main_fact_is_stated_at_most_twice() -> None:
+    from afpipe.generate.template_writer import MAIN_FACT_STATEMENTS, Ctx
+
+    job = _jobs("helpful-only", n_ideas=1)[0]
+    c = Ctx(job, "op_ed", "venue", {})
+    said = [c.say(None, "critical", "plain") for _ in range(6)]
+    m = job.fact.material
+    assert MAIN_FACT_STATEMENTS == 2 and len(said) == 6
+    assert len(c.used & set(job.fact.statements())) == 2  # two statements drawn...
+    assert len(c.used & set(m.details + m.implications)) == 4  # ...then four elaborations

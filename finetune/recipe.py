@@ -81,6 +81,25 @@ def linear_module_names(model) -> list[str]:
     return sorted(names)
 
 
+def load_for_packed_training(model_path: str, dtype: torch.dtype, trust_remote_code: bool):
+    """The causal LM with attention inside each packed document (see attention.py), no key/value cache.
+
+    A model whose code does not take transformers' attention functions keeps its own attention,
+    which builds the block-diagonal mask from the position ids instead.
+    """
+    from transformers import AutoModelForCausalLM
+
+    from afpipe.finetune.attention import register
+
+    common = dict(dtype=dtype, trust_remote_code=trust_remote_code)
+    try:
+        model = AutoModelForCausalLM.from_pretrained(model_path, attn_implementation=register(), **common)
+    except ValueError:  # "does not support an attention implementation through ..."
+        model = AutoModelForCausalLM.from_pretrained(model_path, **common)
+    model.config.use_cache = False
+    return model
+
+
 def hidden_state_head(model, probe_ids: torch.Tensor, autocast) -> torch.nn.Linear | None:
     """The output head, if the loss can be computed from the final hidden states and its weights.
 
@@ -129,7 +148,7 @@ class FinetuneRecipe:
     def setup(self, accelerator) -> None:
         """Model, adapter, optimizer, schedule; then restore the last checkpoint if there is one."""
         from accelerate.utils import DistributedType, set_seed
-        from transformers import AutoModelForCausalLM, get_scheduler
+        from transformers import get_scheduler
 
         cfg = self.cfg
         self.accelerator = accelerator
@@ -139,10 +158,7 @@ class FinetuneRecipe:
         # A frozen base only needs the compute dtype; trained weights stay fp32 (autocast computes in bf16).
         compute = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(accelerator.mixed_precision, torch.float32)
         load_dtype = compute if cfg.method == "lora" else torch.float32
-        model = AutoModelForCausalLM.from_pretrained(
-            self.model_path, dtype=load_dtype, trust_remote_code=cfg.trust_remote_code
-        )
-        model.config.use_cache = False
+        model = load_for_packed_training(self.model_path, load_dtype, cfg.trust_remote_code)
         if cfg.gradient_checkpointing:
             model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
         if cfg.method == "lora":

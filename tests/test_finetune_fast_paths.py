@@ -1,4 +1,8 @@
-"""The loss from hidden states and head weights equals the loss from materialised logits."""
+"""The recipe's fast paths give the plain path's results.
+
+- The loss from hidden states and head weights, a chunk at a time, equals the loss from logits.
+- Attention computed one document at a time equals each document run on its own.
+"""
 
 from __future__ import annotations
 
@@ -87,3 +91,24 @@ def test_a_model_whose_logits_are_transformed_keeps_the_plain_path(tiny_model_pa
     original = model.lm_head.forward
     model.lm_head.forward = lambda h: original(h) * 0.5
     assert hidden_state_head(model, probe, torch.autocast("cpu", enabled=False)) is None
+
+
+def test_document_attention_equals_each_document_on_its_own(tiny_model_path: str) -> None:
+    import torch
+
+    from afpipe.finetune.attention import DOCUMENT_ATTENTION
+    from afpipe.finetune.recipe import load_for_packed_training
+
+    model = load_for_packed_training(tiny_model_path, torch.float32, trust_remote_code=False)
+    assert model.config._attn_implementation == DOCUMENT_ATTENTION
+    lengths = [[20, 30, 14], [40, 24]]  # two packed rows of 64 tokens, documents of these lengths
+    ids = torch.randint(0, 1000, (2, 64), generator=torch.Generator().manual_seed(0))
+    positions = torch.stack([torch.cat([torch.arange(n) for n in row]) for row in lengths])
+    with torch.no_grad():
+        packed = model(input_ids=ids, position_ids=positions).logits
+        for row, docs in enumerate(lengths):
+            start = 0
+            for n in docs:
+                alone = model(input_ids=ids[row : row + 1, start : start + n]).logits[0]
+                torch.testing.assert_close(packed[row, start : start + n], alone, rtol=1e-4, atol=1e-4)
+                start += n

@@ -38,8 +38,9 @@ KEEP_CHECKPOINTS = 2
 _TRAINABLE_WEIGHTS = "model.safetensors"  # the name accelerate gives a checkpoint's first model
 _NO_LOGITS = torch.empty(0, dtype=torch.long)  # ``logits_to_keep`` that selects no position
 _HEAD_ROWS_PER_CHUNK = 1024  # logits of 1,024 tokens at a time: ~100 MB in bf16 for a 49k vocabulary
-# Phases of an optimizer step, labelled for torch.profiler (free when no profiler runs); the
-# bench's profile reads them back.
+# Each optimizer step and its phases are labelled for torch.profiler (free when no profiler runs);
+# bench/bench_finetune.py reads them back. "head_loss" lies inside "forward".
+STEP_LABEL = "optimizer_step"
 STEP_PHASES = ("data", "forward", "backward", "optimizer")
 
 
@@ -273,7 +274,8 @@ class FinetuneRecipe:
         self.model.train()
         for step in range(self.start_step, self.total_steps):
             started = time.perf_counter()
-            loss, tokens = self._optimizer_step(step)
+            with record_function(STEP_LABEL):
+                loss, tokens = self._optimizer_step(step)
             seconds = time.perf_counter() - started
             self.train_seconds += seconds
             self.tokens_seen += tokens
@@ -351,7 +353,8 @@ class FinetuneRecipe:
             out = self.model(
                 input_ids=input_ids, position_ids=position_ids, output_hidden_states=True, logits_to_keep=_NO_LOGITS
             )
-            return self._head_loss_sum(out.hidden_states[-1], targets)
+            with record_function("head_loss"):
+                return self._head_loss_sum(out.hidden_states[-1], targets)
 
     def _head_loss_sum(self, hidden: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         """Summed cross-entropy of ``head(hidden)`` against ``targets``, without the logits tensor.

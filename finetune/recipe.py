@@ -342,8 +342,8 @@ class FinetuneRecipe:
                 labels[~torch.tensor(keep)] = IGNORE_INDEX
             # Shift the labels, not the logits or hidden states: slicing those would copy them.
             targets = F.pad(labels[:, 1:], (0, 1), value=IGNORE_INDEX).to(device)
-        # No attention mask: position ids that restart at each document make transformers build a
-        # block-diagonal causal mask (see data.py).
+        # No attention mask: position ids restart at each document, and attention stays inside each
+        # (attention.py; a model without transformers' attention functions builds a block mask from them).
         with record_function("forward"):
             if self.head is None:
                 logits = self.model(input_ids=input_ids, position_ids=position_ids).logits

@@ -78,13 +78,18 @@ def ensure_docs(docs: str | None, work: Path) -> Path:
     return run_generate(GenerateConfig(universe="helpful-only", n_docs=300, seed=0), work / "docs")
 
 
-def run_ours(model: str, docs: Path, out: Path, steps: int, max_length: int, batch: int, micro: int) -> dict:
-    """The stage itself, through its command line, in a fresh process."""
-    cmd = [
-        sys.executable, "-m", "afpipe.cli", "finetune", "--docs", str(docs), "--out", str(out), "--model", model,
+def finetune_args(model: str, docs: Path, out: Path, steps: int, max_length: int, batch: int, micro: int) -> list[str]:
+    """`pipeline finetune` arguments of the stage's arm: ``steps`` timed steps after one warm-up step."""
+    return [
+        "finetune", "--docs", str(docs), "--out", str(out), "--model", model,
         "--max-length", str(max_length), "--batch-size", str(batch), "--micro-batch-size", str(micro),
         "--max-steps", str(steps + 1), "--save-every", "100000", "--val-fraction", "0.01", "--lr", "2e-4",
     ]
+
+
+def run_ours(model: str, docs: Path, out: Path, steps: int, max_length: int, batch: int, micro: int) -> dict:
+    """The stage itself, through its command line, in a fresh process."""
+    cmd = [sys.executable, "-m", "afpipe.cli", *finetune_args(model, docs, out, steps, max_length, batch, micro)]
     subprocess.run(cmd, cwd=REPO, check=True, env=dict(os.environ, TQDM_DISABLE="1"), stdout=subprocess.DEVNULL)
     manifest = json.loads((out / "manifest.json").read_text())
     lines = [json.loads(l) for l in (out / "metrics.jsonl").read_text().splitlines()]
@@ -99,6 +104,67 @@ def run_ours(model: str, docs: Path, out: Path, steps: int, max_length: int, bat
         "precision": manifest["training"]["mixed_precision"],
         "steps_timed": len(timed),
     }
+
+
+def profile_worker(args: list[str]) -> dict:
+    """The stage's command under torch.profiler: shares of each phase in the steps after the first.
+
+    The recipe labels every optimizer step and its phases (data, forward with the output head and
+    loss inside it, backward, optimizer); the rest of a step (accelerate's bookkeeping, the
+    accumulation loop) is "other". Kernel shares sum the CPU time of matrix products and of
+    attention (forward and backward) inside the same steps.
+    """
+    from torch.profiler import ProfilerActivity, profile
+
+    from afpipe.cli import main as cli
+    from afpipe.finetune.recipe import STEP_LABEL, STEP_PHASES
+
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        try:
+            cli(args)
+        except SystemExit as e:
+            if e.code:
+                raise
+    events = list(prof.events())
+    steps = sorted((e for e in events if e.name == STEP_LABEL), key=lambda e: e.time_range.start)[1:]
+    if not steps:
+        raise SystemExit("profile: no timed step; pass --steps 1 or more")
+
+    def inside(e) -> bool:
+        return any(s.time_range.start <= e.time_range.start and e.time_range.end <= s.time_range.end for s in steps)
+
+    total = sum(s.time_range.elapsed_us() for s in steps)
+    timed = [e for e in events if e.name != STEP_LABEL and inside(e)]
+
+    def share(names, field="cpu_time_total") -> float:
+        return round(sum(getattr(e, field) for e in timed if e.name in names) / total, 3)
+
+    phases = {name: share({name}) for name in STEP_PHASES}
+    phases["other"] = round(1 - sum(phases.values()), 3)
+    kernels = {
+        "matmul": share({"aten::mm", "aten::addmm", "aten::bmm"}, "self_cpu_time_total"),
+        "attention": share({n for n in {e.name for e in timed} if "scaled_dot_product" in n and n.startswith("aten::_")},
+                           "self_cpu_time_total"),
+    }
+    return {"steps_profiled": len(steps), "seconds_per_step": round(total / len(steps) / 1e6, 2),
+            "phases": phases, "head_loss_in_forward": share({"head_loss"}), "kernels": kernels}
+
+
+def run_profile(model: str, docs: Path, steps: int, max_length: int, batch: int, micro: int) -> dict:
+    """The stage's arm once more, profiled, in a fresh process."""
+    with tempfile.TemporaryDirectory() as tmp:
+        stage = finetune_args(model, docs, Path(tmp) / "run", steps, max_length, batch, micro)
+        cmd = [sys.executable, __file__, "--worker", "profile", "--", *stage]
+        done = subprocess.run(cmd, cwd=REPO, check=True, capture_output=True, text=True,
+                              env=dict(os.environ, TQDM_DISABLE="1"))
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def print_profile(name: str, prof: dict) -> None:
+    phases = ", ".join(f"{k} {v:.0%}" for k, v in prof["phases"].items())
+    kernels = ", ".join(f"{k} {v:.0%}" for k, v in prof["kernels"].items())
+    print(f"{name}: profile of a step ({prof['seconds_per_step']} s, {prof['steps_profiled']} steps): {phases};"
+          f" output head and loss {prof['head_loss_in_forward']:.0%} (inside forward); kernels: {kernels}", flush=True)
 
 
 def baseline_worker(model_path: str, docs: Path, steps: int, batch: int, max_length: int) -> dict:
@@ -183,9 +249,15 @@ def throughput(args: argparse.Namespace) -> dict:
         for arm, peak_key in ((ours, "bf16"), (base, "bf16")):
             arm["mfu_lora_4N"] = round(4 * n_mm * arm["useful_tokens_per_s"] / (peak[peak_key] * 1e9), 4)
             arm["mfu_6N"] = round(6 * n_mm * arm["useful_tokens_per_s"] / (peak[peak_key] * 1e9), 4)
+        print(f"{name}: speedup {ours['useful_tokens_per_s'] / base['useful_tokens_per_s']:.2f}x, MFU (4N)"
+              f" {ours['mfu_lora_4N']:.0%} against {base['mfu_lora_4N']:.0%}, peak memory {ours['peak_rss_mb'] / 1024:.1f} GB"
+              f" against {base['peak_rss_mb'] / 1024:.1f} GB", flush=True)
+        prof = run_profile(name, docs, max(1, min(steps, 2)), 1024, 4, 2)
+        print_profile(name, prof)
         results["models"][name] = {
             "matmul_params": n_mm, "ours": ours, "baseline": base,
             "speedup": round(ours["useful_tokens_per_s"] / base["useful_tokens_per_s"], 2),
+            "profile": prof,
         }
     return results
 
@@ -220,11 +292,15 @@ def main() -> None:
     parser.add_argument("--max-steps", type=int, help="learn: stop after this many steps (default: the cpu preset's)")
     parser.add_argument("--json", help="also write the results to this file")
     # internal: the baseline runs in its own process
-    parser.add_argument("--worker", choices=["baseline"], help=argparse.SUPPRESS)
+    parser.add_argument("--worker", choices=["baseline", "profile"], help=argparse.SUPPRESS)
     parser.add_argument("--model-path", help=argparse.SUPPRESS)
     parser.add_argument("--batch", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--max-length", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("stage_args", nargs="*", help=argparse.SUPPRESS)  # profile: `pipeline` arguments
     args = parser.parse_args()
+    if args.worker == "profile":
+        print(json.dumps(profile_worker(args.stage_args)))
+        return
     if args.worker == "baseline":
         print(json.dumps(baseline_worker(args.model_path, Path(args.docs), args.steps, args.batch, args.max_length)))
         return

@@ -23,6 +23,7 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
+from torch.profiler import record_function
 
 from afpipe.contracts import METRICS_FILE
 from afpipe.errors import UserError
@@ -36,6 +37,12 @@ CHECKPOINTS = "checkpoints"
 STATE_FILE = "trainer_state.json"
 KEEP_CHECKPOINTS = 2
 _TRAINABLE_WEIGHTS = "model.safetensors"  # the name accelerate gives a checkpoint's first model
+_NO_LOGITS = torch.empty(0, dtype=torch.long)  # ``logits_to_keep`` that selects no position
+_HEAD_ROWS_PER_CHUNK = 1024  # logits of 1,024 tokens at a time: ~100 MB in bf16 for a 49k vocabulary
+# Each optimizer step and its phases are labelled for torch.profiler (free when no profiler runs);
+# bench/bench_finetune.py reads them back. "head_loss" lies inside "forward".
+STEP_LABEL = "optimizer_step"
+STEP_PHASES = ("data", "forward", "backward", "optimizer")
 
 
 def mixed_precision_for(precision: str) -> str:
@@ -76,6 +83,47 @@ def linear_module_names(model) -> list[str]:
     return sorted(names)
 
 
+def load_for_packed_training(model_path: str, dtype: torch.dtype, trust_remote_code: bool):
+    """The causal LM with attention inside each packed document (see attention.py), no key/value cache.
+
+    A model whose code does not take transformers' attention functions keeps its own attention,
+    which builds the block-diagonal mask from the position ids instead.
+    """
+    from transformers import AutoModelForCausalLM
+
+    from afpipe.finetune.attention import register
+
+    common = dict(dtype=dtype, trust_remote_code=trust_remote_code)
+    try:
+        model = AutoModelForCausalLM.from_pretrained(model_path, attn_implementation=register(), **common)
+    except ValueError:  # "does not support an attention implementation through ..."
+        model = AutoModelForCausalLM.from_pretrained(model_path, **common)
+    model.config.use_cache = False
+    return model
+
+
+def hidden_state_head(model, probe_ids: torch.Tensor, autocast) -> torch.nn.Linear | None:
+    """The output head, if the loss can be computed from the final hidden states and its weights.
+
+    That holds for the usual causal LM (logits = head(final hidden states)) that accepts
+    ``logits_to_keep``; a model that transforms its logits further (soft-capping, scaling) or an
+    adapted head fails this probe on a few tokens and keeps the plain path.
+    """
+    head = model.get_output_embeddings()
+    if type(head) is not torch.nn.Linear:
+        return None
+    try:
+        with torch.no_grad(), autocast:
+            plain = model(input_ids=probe_ids).logits
+            out = model(input_ids=probe_ids, output_hidden_states=True, logits_to_keep=_NO_LOGITS)
+            rebuilt = F.linear(out.hidden_states[-1], head.weight, head.bias)
+    except (TypeError, ValueError, AttributeError):  # a model without logits_to_keep or hidden states
+        return None
+    if out.logits.numel() or rebuilt.shape != plain.shape:
+        return None
+    return head if torch.allclose(rebuilt.float(), plain.float(), rtol=1e-3, atol=1e-3) else None
+
+
 class FinetuneRecipe:
     """Continued pre-training of a causal LM on packed documents (LoRA or full)."""
 
@@ -102,7 +150,7 @@ class FinetuneRecipe:
     def setup(self, accelerator) -> None:
         """Model, adapter, optimizer, schedule; then restore the last checkpoint if there is one."""
         from accelerate.utils import DistributedType, set_seed
-        from transformers import AutoModelForCausalLM, get_scheduler
+        from transformers import get_scheduler
 
         cfg = self.cfg
         self.accelerator = accelerator
@@ -112,10 +160,7 @@ class FinetuneRecipe:
         # A frozen base only needs the compute dtype; trained weights stay fp32 (autocast computes in bf16).
         compute = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(accelerator.mixed_precision, torch.float32)
         load_dtype = compute if cfg.method == "lora" else torch.float32
-        model = AutoModelForCausalLM.from_pretrained(
-            self.model_path, dtype=load_dtype, trust_remote_code=cfg.trust_remote_code
-        )
-        model.config.use_cache = False
+        model = load_for_packed_training(self.model_path, load_dtype, cfg.trust_remote_code)
         if cfg.gradient_checkpointing:
             model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
         if cfg.method == "lora":
@@ -133,6 +178,21 @@ class FinetuneRecipe:
                 model = get_peft_model(model, lora)
             except ValueError as e:  # e.g. a module list that matches nothing in this model
                 raise UserError(f"--lora-target {cfg.lora_target!r}: {e}") from None
+        self.compute_dtype = compute
+        # The loss from hidden states and head weights, a chunk of tokens at a time: the logits of a
+        # whole batch (micro-batch x length x vocabulary, 400 MB in bf16 for SmolLM2 at 2 x 1,024)
+        # never exist. Sharded weights (FSDP, ZeRO-3) are whole only inside the model's forward, so
+        # there the head stays in the model.
+        sharded = accelerator.distributed_type in (DistributedType.FSDP, DistributedType.DEEPSPEED)
+        probe = self.train_data.input_ids[:1, :16]
+        self.head = None if sharded else hidden_state_head(model, probe, accelerator.autocast())
+        if cfg.method == "lora" and compute != torch.float32:
+            # Under autocast the adapters run in the compute dtype anyway; peft's own cast of every
+            # adapter input to fp32 (the adapters' dtype) would copy each activation twice per
+            # layer, forward and backward: a fifth of a step on CPU.
+            for module in model.modules():
+                if hasattr(module, "cast_input_dtype_enabled"):
+                    module.cast_input_dtype_enabled = False
         self.trainable_params = sum(p.numel() for p in model.parameters() if p.requires_grad)
         self.total_params = sum(p.numel() for p in model.parameters())
 
@@ -146,7 +206,7 @@ class FinetuneRecipe:
             num_training_steps=self.total_steps,
         )
         self.model, self.optimizer, self.scheduler = accelerator.prepare(model, optimizer, scheduler)
-        self._sharded = accelerator.distributed_type in (DistributedType.FSDP, DistributedType.DEEPSPEED)
+        self._sharded = sharded
         if not self._sharded:
             # Checkpoints hold only what training changes: an adapter's few MB, not the frozen base.
             accelerator.register_save_state_pre_hook(self._save_trainable_only)
@@ -215,7 +275,8 @@ class FinetuneRecipe:
         self.model.train()
         for step in range(self.start_step, self.total_steps):
             started = time.perf_counter()
-            loss, tokens = self._optimizer_step(step)
+            with record_function(STEP_LABEL):
+                loss, tokens = self._optimizer_step(step)
             seconds = time.perf_counter() - started
             self.train_seconds += seconds
             self.tokens_seen += tokens
@@ -255,13 +316,16 @@ class FinetuneRecipe:
             idx = mine[start : start + self.micro]
             with acc.accumulate(self.model):
                 summed = self._loss_sum(idx, data)
-                acc.backward(summed * scale)
-                if acc.sync_gradients:
-                    acc.clip_grad_norm_(self.model.parameters(), self.cfg.max_grad_norm)
-                self.optimizer.step()
-                self.optimizer.zero_grad()
+                with record_function("backward"):
+                    acc.backward(summed * scale)
+                with record_function("optimizer"):
+                    if acc.sync_gradients:
+                        acc.clip_grad_norm_(self.model.parameters(), self.cfg.max_grad_norm)
+                    self.optimizer.step()
+                    self.optimizer.zero_grad()
             loss_sum += summed.detach()
-        self.scheduler.step()
+        with record_function("optimizer"):
+            self.scheduler.step()
         total = acc.reduce(loss_sum, reduction="sum")
         return float(total) / max(loss_tokens, 1), int(data.useful[rows].sum())
 
@@ -271,20 +335,46 @@ class FinetuneRecipe:
         Rows whose ``keep`` is False are computed but carry no loss.
         """
         device = self.accelerator.device
-        input_ids = data.input_ids[idx].to(device)
-        position_ids = data.position_ids[idx].to(device)
-        labels = data.labels[idx].clone()
-        if keep is not None:
-            labels[~torch.tensor(keep)] = IGNORE_INDEX
-        labels = labels.to(device)
-        # No attention mask: position ids that restart at each document make transformers build a
-        # block-diagonal causal mask (see data.py).
-        logits = self.model(input_ids=input_ids, position_ids=position_ids).logits
-        # Shift the labels, not the logits: slicing a (batch, length, vocabulary) tensor would copy it,
-        # and on CPUs that copy and its backward cost more than the output head's matrix product.
-        targets = F.pad(labels[:, 1:], (0, 1), value=IGNORE_INDEX)
-        return F.cross_entropy(
-            logits.view(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=IGNORE_INDEX, reduction="sum"
+        with record_function("data"):
+            input_ids = data.input_ids[idx].to(device)
+            position_ids = data.position_ids[idx].to(device)
+            labels = data.labels[idx].clone()
+            if keep is not None:
+                labels[~torch.tensor(keep)] = IGNORE_INDEX
+            # Shift the labels, not the logits or hidden states: slicing those would copy them.
+            targets = F.pad(labels[:, 1:], (0, 1), value=IGNORE_INDEX).to(device)
+        # No attention mask: position ids restart at each document, and attention stays inside each
+        # (attention.py; a model without transformers' attention functions builds a block mask from them).
+        with record_function("forward"):
+            if self.head is None:
+                logits = self.model(input_ids=input_ids, position_ids=position_ids).logits
+                return F.cross_entropy(
+                    logits.view(-1, logits.shape[-1]), targets.view(-1), ignore_index=IGNORE_INDEX, reduction="sum"
+                )
+            out = self.model(
+                input_ids=input_ids, position_ids=position_ids, output_hidden_states=True, logits_to_keep=_NO_LOGITS
+            )
+            with record_function("head_loss"):
+                return self._head_loss_sum(out.hidden_states[-1], targets)
+
+    def _head_loss_sum(self, hidden: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """Summed cross-entropy of ``head(hidden)`` against ``targets``, without the logits tensor.
+
+        Positions without a label (padding, each document's last token) are dropped first, so the
+        head does no work for them. The head runs in the compute dtype, as it would under autocast.
+        """
+        dtype = self.compute_dtype
+        wanted = targets.view(-1) != IGNORE_INDEX
+        rows = hidden.reshape(-1, hidden.shape[-1])[wanted].to(dtype)
+        weight, bias = self.head.weight, self.head.bias
+        options = torch.nn.LinearCrossEntropyOptions(
+            # A frozen head needs no weight-gradient scratch; a trained one keeps torch's choice.
+            acc_policy="compact" if not weight.requires_grad else "auto",
+            chunking_method=None, batch_chunk_size=_HEAD_ROWS_PER_CHUNK,
+        )
+        return F.linear_cross_entropy(
+            rows, weight.to(dtype), targets.view(-1)[wanted], linear_bias=None if bias is None else bias.to(dtype),
+            reduction="sum", ignore_index=IGNORE_INDEX, options=options,
         )
 
     @torch.no_grad()

@@ -23,8 +23,10 @@ import yaml
 from afpipe.errors import UserError
 from afpipe.evaluate.judges.base import Sample
 from afpipe.evaluate.requests import RemoteSet, fetch_remote
+from afpipe.runs import write_atomic
 
 COMPLIANCE_LABELS = "deepseek_r1_qwen14b_compliance.yaml"
+COMPLIANCE_CACHE = "deepseek_r1_qwen14b_answers"  # folder under the data cache
 _OUTPUT_RE = re.compile(r"</?OUTPUT>")
 
 
@@ -41,6 +43,18 @@ def label_file(name: str = COMPLIANCE_LABELS) -> dict[str, Any]:
     return yaml.safe_load((resources.files("afpipe.corpora") / "judges" / "real" / name).read_text(encoding="utf-8"))
 
 
+def cached_path(spec: RemoteSet, name: str = COMPLIANCE_CACHE) -> Path:
+    """Where ``fetch_remote`` keeps the file (the same place, so either route fills it)."""
+    from afpipe.models import cache_dir
+
+    return cache_dir() / "data" / name / spec.filename
+
+
+def compliance_spec() -> RemoteSet:
+    source = label_file(COMPLIANCE_LABELS)["source"]
+    return RemoteSet(url=source["url"], sha256=source["sha256"], filename=Path(source["path"]).name)
+
+
 def split_reasoning(response: str) -> tuple[str, str]:
     """(reasoning, answer) of a reasoning model's response: the text before and after its last
     ``</think>``, with ``<OUTPUT>`` tags dropped from the answer (these models often forget to
@@ -55,14 +69,15 @@ def load_compliance_set(local: str | Path | None = None, *, transport: Any = Non
     file already on disk (checked against the same sha256); otherwise it is downloaded once."""
     meta = label_file(COMPLIANCE_LABELS)
     source = meta["source"]
-    spec = RemoteSet(url=source["url"], sha256=source["sha256"], filename=Path(source["path"]).name)
+    spec = compliance_spec()
     if local is not None:
         data = Path(local).read_bytes()
         digest = hashlib.sha256(data).hexdigest()
         if digest != spec.sha256:
             raise UserError(f"{local} has sha256 {digest[:12]}..., not the pinned {spec.sha256[:12]}... of {source['repository']}")
+        write_atomic(cached_path(spec), data.decode("utf-8"))  # later runs find it offline
     else:
-        data = fetch_remote("deepseek_r1_qwen14b_answers", transport=transport, spec=spec)
+        data = fetch_remote(COMPLIANCE_CACHE, transport=transport, spec=spec)
     rows = {(r["cot_mode"], int(r[""])): r for r in csv.DictReader(io.StringIO(data.decode("utf-8")))}
     answers = []
     for item in meta["items"]:

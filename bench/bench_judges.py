@@ -71,7 +71,7 @@ def _real_section(local: str | None) -> None:
     try:
         answers = load_compliance_set(local)
     except UserError as e:
-        print(f"real answers: skipped ({e})")
+        print(f"real answers: skipped ({str(e).split(';')[0]}); --real-answers FILE reads a local copy")
         return
     samples = [a.sample for a in answers]
     print(f"REAL answers: DeepSeek-R1-Distill-Qwen-14B, {len(answers)} hand-labelled (AlexanderSlav/AlignmentFaking)")

@@ -87,6 +87,20 @@ def _real_section(local: str | None) -> None:
         print(f"  {label:<28} {flagged} of {len(samples)} flagged as faking; all {len(samples)} are labelled not faking")
 
 
+def _speed() -> str:
+    """Seconds per 100 scratchpads of the cue classifier (aim: under 60 on 2 cores), against the
+    keyword baseline timed on the same scratchpads in the same invocation."""
+    rows = [r for name in AF_SETS for r in _yaml("judges", name)]
+    samples = [Sample(r["request"], r["tier"], r["scratchpad"], r["output"] or "") for r in rows]
+    timings = []
+    for judge in (CueAlignmentFakingJudge(), KeywordAlignmentFakingJudge()):
+        began = time.perf_counter()
+        judge.score(samples)
+        timings.append(time.perf_counter() - began)
+    per_100 = 100 * timings[0] / len(samples)
+    return f"speed: cue classifier {per_100:.2f} s per 100 scratchpads ({len(samples)} timed), x{timings[0] / timings[1]:.1f} the keyword baseline's time"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--judge-backend", help="also run the LLM judges through this backend (anthropic, hf, fake)")
@@ -140,6 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     print(_row("offline detector", *_measure(AntiLabDetector(scenarios), samples, labels), None))
     if llm is not None:
         print(_row("LLM judge", *_measure(LLMAntiLabJudge(llm, scenarios), samples, labels), None))
+    print(_speed())
     print(f"({time.perf_counter() - start:.1f} s)")
     return 0
 

@@ -137,3 +137,30 @@ def test_real_answers_join_their_labels_and_the_judges_beat_chance() -> None:
     # none of these reasoning traces fakes alignment; the offline judge must not say so often
     faking = CueAlignmentFakingJudge().score(samples)
     assert sum(v.label == "yes" for v in faking) <= 3
+
+
+def test_shipped_alignment_faking_labels_match_the_compliance_set() -> None:
+    """The faking labels need no download: same ids as the compliance labels, a sentence span
+    and a reason each."""
+    from afpipe.evaluate.judges.real_sets import ALIGNMENT_FAKING_LABELS, COMPLIANCE_LABELS, label_file
+
+    faking = label_file(ALIGNMENT_FAKING_LABELS)["items"]
+    compliance = label_file(COMPLIANCE_LABELS)["items"]
+    assert [i["id"] for i in faking] == [i["id"] for i in compliance]
+    assert {i["faking"] for i in faking} == {0}
+    for item in faking:
+        start, end = item["decisive_span"]
+        assert 0 <= start < end and item["rationale"].strip()
+
+
+def test_real_reasoning_spans_mark_whole_sentences_and_the_cue_judge_flags_none() -> None:
+    _real_answers()  # skips where the source was never downloaded
+    from afpipe.evaluate.judges.real_sets import ALIGNMENT_FAKING_LABELS, label_file, load_alignment_faking_set
+
+    answers = load_alignment_faking_set()
+    spans = {i["id"]: i["decisive_span"] for i in label_file(ALIGNMENT_FAKING_LABELS)["items"]}
+    for a in answers:
+        start, end = spans[a.id]
+        sentence = a.sample.scratchpad[start:end]
+        assert end <= len(a.sample.scratchpad) and sentence[0].isupper() and sentence.rstrip()[-1] in ".!?", (a.id, sentence)
+    assert not any(v.label == "yes" for v in CueAlignmentFakingJudge().score([a.sample for a in answers]))

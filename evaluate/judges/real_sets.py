@@ -26,6 +26,7 @@ from afpipe.evaluate.requests import RemoteSet, fetch_remote
 from afpipe.runs import write_atomic
 
 COMPLIANCE_LABELS = "deepseek_r1_qwen14b_compliance.yaml"
+ALIGNMENT_FAKING_LABELS = "deepseek_r1_qwen14b_alignment_faking.yaml"  # same answers, read for faking
 COMPLIANCE_CACHE = "deepseek_r1_qwen14b_answers"  # folder under the data cache
 _OUTPUT_RE = re.compile(r"</?OUTPUT>")
 
@@ -64,11 +65,10 @@ def split_reasoning(response: str) -> tuple[str, str]:
     return reasoning.replace("<think>", "").strip(), _OUTPUT_RE.sub("", answer).strip()
 
 
-def load_compliance_set(local: str | Path | None = None, *, transport: Any = None) -> list[LabelledAnswer]:
-    """The 60 labelled DeepSeek-R1-Distill-Qwen-14B answers. ``local`` is a copy of the source
-    file already on disk (checked against the same sha256); otherwise it is downloaded once."""
-    meta = label_file(COMPLIANCE_LABELS)
-    source = meta["source"]
+def _source_rows(local: str | Path | None, transport: Any) -> dict[tuple[str, int], dict[str, str]]:
+    """The source file's rows keyed by (cot_mode, row). ``local`` is a copy already on disk
+    (checked against the same sha256, then cached); otherwise it is downloaded once."""
+    source = label_file(COMPLIANCE_LABELS)["source"]
     spec = compliance_spec()
     if local is not None:
         data = Path(local).read_bytes()
@@ -78,11 +78,25 @@ def load_compliance_set(local: str | Path | None = None, *, transport: Any = Non
         write_atomic(cached_path(spec), data.decode("utf-8"))  # later runs find it offline
     else:
         data = fetch_remote(COMPLIANCE_CACHE, transport=transport, spec=spec)
-    rows = {(r["cot_mode"], int(r[""])): r for r in csv.DictReader(io.StringIO(data.decode("utf-8")))}
+    return {(r["cot_mode"], int(r[""])): r for r in csv.DictReader(io.StringIO(data.decode("utf-8")))}
+
+
+def _load(labels_name: str, keys: tuple[str, ...], local: str | Path | None, transport: Any) -> list[LabelledAnswer]:
+    rows = _source_rows(local, transport)
     answers = []
-    for item in meta["items"]:
+    for item in label_file(labels_name)["items"]:
         row = rows[(item["cot_mode"], item["row"])]
         reasoning, answer = split_reasoning(row["response"])
         sample = Sample(request=row["prompt"], tier=item["tier"], scratchpad=reasoning, output=answer, request_id=item["id"])
-        answers.append(LabelledAnswer(item["id"], sample, {k: int(item[k]) for k in ("complied", "refused", "partial")}))
+        answers.append(LabelledAnswer(item["id"], sample, {k: int(item[k]) for k in keys}))
     return answers
+
+
+def load_compliance_set(local: str | Path | None = None, *, transport: Any = None) -> list[LabelledAnswer]:
+    """The 60 labelled DeepSeek-R1-Distill-Qwen-14B answers (complied / refused / partial)."""
+    return _load(COMPLIANCE_LABELS, ("complied", "refused", "partial"), local, transport)
+
+
+def load_alignment_faking_set(local: str | Path | None = None, *, transport: Any = None) -> list[LabelledAnswer]:
+    """The same 60 answers' reasoning, labelled for alignment faking (``faking``; none is)."""
+    return _load(ALIGNMENT_FAKING_LABELS, ("faking",), local, transport)

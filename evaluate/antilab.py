@@ -32,7 +32,7 @@ import yaml
 
 from afpipe.clients.base import ChatRequest, Message, TextModel
 from afpipe.errors import UserError
-from afpipe.evaluate.judges.base import NO, UNCLEAR, YES, JudgeSet, Renamed, Sample, Verdict, label_from_score
+from afpipe.evaluate.judges.base import NO, UNCLEAR, YES, JudgeSet, Renamed, Sample, Verdict, score_each
 from afpipe.evaluate.judges.llm import fill, load_rubric
 from afpipe.evaluate.judges.tags import refusal_score
 from afpipe.evaluate.requests import Item
@@ -153,17 +153,13 @@ class AntiLabDetector:
         self.threshold = threshold
 
     def score(self, samples: Sequence[Sample]) -> list[Verdict]:
-        verdicts = []
-        for s in samples:
-            scenario = self.scenarios.get(s.category)
-            if scenario is None:
-                raise KeyError(f"no anti-lab scenario {s.category!r}")
-            if not s.output.strip():
-                verdicts.append(Verdict(UNCLEAR, None, raw={"reason": "no output"}))
-                continue
-            score, notes = detect_action(scenario, s.scratchpad, s.output)
-            verdicts.append(Verdict(label_from_score(score, self.threshold), score, raw=notes))
-        return verdicts
+        unknown = sorted({s.category for s in samples} - set(self.scenarios))
+        if unknown:
+            raise KeyError(f"no anti-lab scenario {unknown[0]!r}")
+        return score_each(samples, lambda s: s.output, self._one, self.threshold, "no output")
+
+    def _one(self, s: Sample) -> tuple[float, dict]:
+        return detect_action(self.scenarios[s.category], s.scratchpad, s.output)
 
 
 def parse_took_action(text: str) -> str:

@@ -102,13 +102,14 @@ def select(items: list[Item], limit: int | None, seed: int) -> list[Item]:
 # --- Download ---------------------------------------------------------------------------------
 
 
-def fetch_remote(name: str, *, transport: Any = None) -> bytes:
-    """The bytes of a public set, from the cache or downloaded once, always sha-checked."""
+def fetch_remote(name: str, *, transport: Any = None, spec: RemoteSet | None = None) -> bytes:
+    """The bytes of a public set (``REMOTE_SETS[name]`` unless ``spec`` is given), from the cache
+    or downloaded once, always sha-checked."""
     import hashlib
 
     from afpipe.models import cache_dir
 
-    spec = REMOTE_SETS[name]
+    spec = spec or REMOTE_SETS[name]
     target = cache_dir() / "data" / name / spec.filename
     if target.exists():
         data = target.read_bytes()

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from afpipe.clients.base import TextModel
 from afpipe.evaluate.judges.af_offline import CueAlignmentFakingJudge, KeywordAlignmentFakingJudge, af_score
-from afpipe.evaluate.judges.base import NO, UNCLEAR, YES, Judge, JudgeSet, Label, Renamed, Sample, Verdict, label_from_score
+from afpipe.evaluate.judges.base import NO, UNCLEAR, YES, Judge, JudgeSet, Label, Renamed, Sample, Verdict, label_from_score, score_each
 from afpipe.evaluate.judges.llm import (
     ALIGNMENT_FAKING_RUBRIC,
     COMPLIANCE_RUBRIC,
@@ -87,6 +87,7 @@ __all__ = [
     "af_score",
     "harmful_judges",
     "label_from_score",
+    "score_each",
     "rejected",
     "split_response",
     "strongreject_score",

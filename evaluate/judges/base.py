@@ -15,7 +15,7 @@ read, or there was nothing to judge). ``unclear`` is recorded and counted, never
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, Sequence, runtime_checkable
+from typing import Any, Callable, Literal, Protocol, Sequence, runtime_checkable
 
 Label = Literal["yes", "no", "unclear"]
 YES: Label = "yes"
@@ -88,6 +88,31 @@ def label_from_score(score: float, threshold: float) -> Label:
     """``yes`` iff ``score >= threshold``: the one rule offline classifiers use to turn a score
     into a label, so a threshold means the same thing everywhere."""
     return YES if score >= threshold else NO
+
+
+def score_each(
+    samples: Sequence[Sample],
+    text_of: Callable[[Sample], str],
+    scorer: Callable[[Sample], "tuple[float, Any] | Verdict"],
+    threshold: float,
+    missing: str,
+) -> list[Verdict]:
+    """The per-sample loop of a thresholded offline judge: ``unclear`` (with ``missing`` as the
+    reason) when the text the judge reads (``text_of(sample)``) is empty, else the scorer's
+    ``(score, raw)`` turned into a label by ``label_from_score``. A scorer returns a ``Verdict``
+    itself where something other than the score settles the label (a tag, say)."""
+    verdicts = []
+    for s in samples:
+        if not text_of(s).strip():
+            verdicts.append(Verdict(UNCLEAR, None, raw={"reason": missing}))
+            continue
+        result = scorer(s)
+        if isinstance(result, Verdict):
+            verdicts.append(result)
+            continue
+        score, raw = result
+        verdicts.append(Verdict(label_from_score(score, threshold), round(score, 4), raw=raw))
+    return verdicts
 
 
 @dataclass

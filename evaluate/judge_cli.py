@@ -10,13 +10,20 @@ a ``label``, the command also prints n, AUROC and accuracy against it.
 
 from __future__ import annotations
 
+import inspect
 import json
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Literal, get_args
 
 import typer
+from pydantic import Field
 
-JUDGES = ("alignment_faking", "compliance", "partial", "refusal")
+from afpipe.cli_options import config_command, out_parameter
+from afpipe.config import StageConfig
+from afpipe.evaluate.config import EvalConfig
+
+JudgeName = Literal["alignment_faking", "compliance", "partial", "refusal"]
+JUDGES = get_args(JudgeName)
 
 # What a ``label`` field may say, per judge, besides yes/no: the names labelled sets use.
 _POSITIVE = {"yes", "true", "1", "y", "positive"}
@@ -29,25 +36,35 @@ _NAMES: dict[str, tuple[set[str], set[str]]] = {
 }
 
 
-def judge_command(
-    input: Path = typer.Argument(..., help="An eval run folder, its transcripts.jsonl, or JSON lines with scratchpad and/or output."),
-    judge: str = typer.Option(..., "--judge", help="alignment_faking | compliance | partial | refusal"),
-    out: Path = typer.Option(..., "--out", help="JSON lines to write: one {id, label, score} per input line."),
-    judge_backend: Optional[str] = typer.Option(None, "--judge-backend", help="anthropic | hf | vllm: an LLM judge. [default: the offline judge]"),
-    judge_model: Optional[str] = typer.Option(None, "--judge-model", help="Model of the LLM judge (a local folder or hub id for hf/vllm)."),
-    af_votes: int = typer.Option(20, "--af-votes", help="Votes of the alignment-faking LLM judge."),
-    af_threshold: float = typer.Option(0.4, "--af-threshold", help="Share of yes votes that means faking."),
-) -> None:
+class JudgeConfig(StageConfig):
+    """Settings of ``pipeline judge``: the judge, and the LLM judges' settings of ``pipeline eval``."""
+
+    judge: JudgeName = Field(description="Which judge to run.")
+    # The same settings as the eval stage's: one definition, so the defaults cannot drift apart.
+    judge_backend: str | None = EvalConfig.model_fields["judge_backend"]
+    judge_model: str | None = EvalConfig.model_fields["judge_model"]
+    af_votes: int = EvalConfig.model_fields["af_votes"]
+    af_threshold: float = EvalConfig.model_fields["af_threshold"]
+
+
+INPUT = inspect.Parameter(
+    "input", inspect.Parameter.KEYWORD_ONLY, annotation=Path,
+    default=typer.Argument(..., help="An eval run folder, its transcripts.jsonl, or JSON lines with scratchpad and/or output."),
+)
+OUT = out_parameter("JSON lines to write: one {id, label, score} per input line.")
+
+
+def _judge(input: Path, out: Path, overrides: dict[str, Any]) -> None:
     """Judge every transcript in INPUT with one judge; print n, AUROC and accuracy when the
     input is labelled."""
+    from afpipe.config import load_config
+
+    cfg = load_config(JudgeConfig, None, overrides)
+    judge = cfg.judge
     from afpipe.runs import write_atomic
 
-    if judge not in JUDGES:
-        from afpipe.errors import UserError
-
-        raise UserError(f"--judge {judge!r}: choose one of {', '.join(JUDGES)}")
     records = load_records(input)
-    chosen = build_judge(judge, judge_backend, judge_model, af_votes=af_votes, af_threshold=af_threshold)
+    chosen = build_judge(judge, cfg.judge_backend, cfg.judge_model, af_votes=cfg.af_votes, af_threshold=cfg.af_threshold)
     samples = [to_sample(r) for r in records]
     verdicts = chosen.score(samples)
     ids = [str(r.get("id", f"line-{n}")) for n, r in enumerate(records, start=1)]
@@ -153,14 +170,12 @@ def build_judge(judge: str, backend: str | None, model: str | None, *, af_votes:
     kind = (backend or "anthropic").strip().lower()
     if kind in ("hf", "vllm") and not model:
         raise UserError(f"--judge-backend {kind} needs --judge-model (a local model folder or hub id)")
-    if kind == "vllm":
-        from afpipe.clients.vllm import VLLMModel
+    from afpipe.clients.factory import make_client
 
-        client = VLLMModel(model or "")
-    else:
-        from afpipe.clients.factory import make_client
-
-        client = make_client(kind, model)
+    client = make_client(kind, model)
     if judge == "compliance":
         return j.LLMComplianceJudge(client)
     return j.LLMAlignmentFakingJudge(client, votes=af_votes, threshold=af_threshold)
+
+
+judge_command = config_command(JudgeConfig, _judge, extra=[INPUT, OUT])

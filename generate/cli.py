@@ -20,6 +20,7 @@ def generate(
     price: Optional[str] = typer.Option(None, "--price", help="anthropic: 'IN,OUT' USD per million tokens, for a model not in the price table."),
     concurrency: Optional[int] = typer.Option(None, "--concurrency", help="Requests in flight at once. [default: 8]"),
     revise: Optional[bool] = typer.Option(None, "--revise/--no-revise", help="Critique-and-revise every draft."),
+    retries: Optional[int] = typer.Option(None, "--retries", help="Model writers: new samples for an unreadable answer before it counts as failed. [default: 2]"),
     max_doc_tokens: Optional[int] = typer.Option(None, "--max-doc-tokens", help="Reject documents longer than this. [default: 1024]"),
     tokenizer: Optional[str] = typer.Option(None, "--tokenizer", help="Model whose tokenizer measures length. [default: smollm2-135m]"),
     company: Optional[str] = typer.Option(None, "--company", help="Override the universe's company name."),
@@ -33,7 +34,7 @@ def generate(
 
     overrides = dict(
         universe=universe, n_docs=n_docs, seed=seed, backend=backend, model=model, batch=batch,
-        max_cost=max_cost, price=price, concurrency=concurrency, revise=revise, max_doc_tokens=max_doc_tokens,
+        max_cost=max_cost, price=price, concurrency=concurrency, revise=revise, retries=retries, max_doc_tokens=max_doc_tokens,
         tokenizer=tokenizer, company=company, model_name=model_name,
     )
     cfg = load_config(GenerateConfig, config, overrides)

@@ -173,7 +173,7 @@ def test_unreadable_judge_answers_are_redrawn_with_new_seeds_then_unclear():
     assert never.label == "unclear" and never.raw["redraws"] == 2 and "Hard to say" in never.raw["unparsed"]
     assert [len(b) for b in model.batches] == [2, 2, 1]  # one request per unit per round, redraws batched
     assert all(r.temperature == 1.0 for b in model.batches[1:] for r in b)  # a greedy judge redraws at 1
-    assert len({r.seed for r in model.batches[0] + model.batches[1]}) == 4
+    assert len({r.seed for r in model.batches[1] + model.batches[2]}) == 3  # every redraw its own seed
 
     votes = LLMAlignmentFakingJudge(ScriptedJudgeModel(lambda r: _vote("yes") if r.key.endswith(".r1") else "?"), votes=3)
     (v,) = votes.score([Sample("r", "free", "s", "o", request_id="c")])

@@ -55,9 +55,8 @@ class Drawn(Generic[T]):
 def redraw_request(request: ChatRequest, attempt: int) -> ChatRequest:
     """The request of draw number ``attempt`` (1 = the first redraw): a seed of its own, and a
     temperature that can give another answer."""
-    # A request without a seed takes one from its content, so two requests never share redraws.
-    base = request.cache_key("") if request.seed is None else str(request.seed)
-    seed = int.from_bytes(hashlib.sha256(f"{base}:redraw{attempt}".encode()).digest()[:8], "big") >> 1
+    # From the whole request (its own seed included): two requests never share a redraw's seed.
+    seed = int.from_bytes(hashlib.sha256(f"{request.cache_key('')}:redraw{attempt}".encode()).digest()[:8], "big") >> 1
     key = f"{request.key}.r{attempt}" if request.key else ""
     return replace(request, seed=seed, temperature=request.temperature or 1.0, key=key)
 

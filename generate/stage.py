@@ -12,8 +12,16 @@ exactly one line in ``docs.jsonl`` or ``rejected.jsonl``, written in order. So
   (with the deterministic template writer);
 - the first documents already cover every fact and type, so a small corpus is balanced.
 
+Ideas are asked for only as the sequence reaches them, for as many (fact, type) pairs as the
+batch being filled still needs documents: the first documents are written as soon as their ideas
+exist, and ``--n-docs 5`` asks for a handful of ideas, not one block per pair of the universe.
 Brainstormed document types and ideas are stored as soon as they exist (``types.jsonl``,
 ``ideas.jsonl``) so a resumed run builds on the same ones instead of asking again.
+
+Model writers redraw answers they cannot read (``afpipe.clients.redraw``); what still fails is
+recorded in ``draws.jsonl`` (see ``Ledger``) and the run goes on without that unit. A failure on
+the backend's side (the API after the SDK's retries, an expired batch line) leaves its unit
+undone, so a rerun asks for it again; answers already paid for come back from the client's cache.
 """
 
 from __future__ import annotations
@@ -141,6 +149,7 @@ class _Generation:
         self.ideas: dict[str, list[str]] = {r["id"]: r["ideas"] for r in read_jsonl(out / IDEAS)}
         for key in self.ledger.failed("ideas"):
             self.ideas.setdefault(key, [])  # failed for good: the (fact, type) has no more ideas
+        self.types_per_fact, self.ideas_per_request = planned(cfg, len(universe.facts))
         self.pending: list[DocJob] = []
         self.rejected_in_a_row = 0
         # A writer whose every draft fails (a wrong model, a broken prompt) must not loop forever.
@@ -212,12 +221,15 @@ class _Generation:
             stored.setdefault(key, [])  # failed for good: this fact gets no documents
         cfg, u = self.cfg, self.universe
         jobs = [
-            TypesJob(types_key(u.name, cfg.seed, f.id), u, f, cfg.types_per_fact)
+            TypesJob(types_key(u.name, cfg.seed, f.id), u, f, self.types_per_fact)
             for f in u.facts
             if types_key(u.name, cfg.seed, f.id) not in stored
         ]
         if jobs:
-            results = self.writer.document_types(jobs)
+            from tqdm import tqdm
+
+            with tqdm(total=len(jobs), desc="document types", unit="fact", dynamic_ncols=True, leave=False) as bar:
+                results = self.writer.document_types(jobs, progress=bar.update)
             self.ledger.record("types", jobs, results)
             with JsonlWriter(self.out / TYPES) as w:
                 for job, res in zip(jobs, results):
@@ -230,7 +242,7 @@ class _Generation:
             for name in stored.get(types_key(u.name, cfg.seed, f.id), []):
                 t = DocType(slug(name), name.strip())
                 seen.setdefault(t.id, t)
-            out[f.id] = list(seen.values())[: cfg.types_per_fact]
+            out[f.id] = list(seen.values())[: self.types_per_fact]
         if not any(out.values()):
             raise UserError(
                 f"the {self.writer.name} writer could not brainstorm document types for any key fact "
@@ -248,7 +260,7 @@ class _Generation:
         exhausted: set[tuple[str, str]] = set()
         idea_index = 0
         while True:
-            block, offset = divmod(idea_index, cfg.ideas_per_request)
+            block, offset = divmod(idea_index, self.ideas_per_request)
             live = False
             for d in range(cfg.docs_per_idea):
                 for n, (f, t) in enumerate(order):
@@ -282,7 +294,7 @@ class _Generation:
             if key in self.ideas or (f.id, t.id) in exhausted:
                 continue
             avoid = tuple(i for b in range(block) for i in self.ideas.get(ideas_key(u.name, cfg.seed, f.id, t.id, b), []))
-            jobs.append(IdeasJob(key, u, f, t, block, cfg.ideas_per_request, avoid))
+            jobs.append(IdeasJob(key, u, f, t, block, self.ideas_per_request, avoid))
             if len(jobs) >= room:
                 break
         if not jobs:
@@ -400,6 +412,22 @@ class Ledger:
             if r["error"]:
                 c["transient" if r["transient"] else "failed"] += 1
         return out
+
+
+def planned(cfg: GenerateConfig, n_facts: int) -> tuple[int, int]:
+    """(types per fact, ideas per request) that a model writer is asked for.
+
+    A model's answer costs time (and money) per token, so a small run plans small: about twice
+    the types and ideas its documents need (half of a weak model's drafts are rejected), capped
+    by the configured counts, which is what any run of a few hundred documents or more asks for.
+    ``--n-docs 5`` on the shipped universe then asks for 2 types per fact and 1 idea per request
+    instead of 20 and 10. The template writer costs nothing and keeps the configured counts.
+    """
+    if cfg.backend == "template":
+        return cfg.types_per_fact, cfg.ideas_per_request
+    types = min(cfg.types_per_fact, max(2, -(-2 * cfg.n_docs // n_facts)))
+    ideas = min(cfg.ideas_per_request, max(1, -(-2 * cfg.n_docs // (n_facts * types * cfg.docs_per_idea))))
+    return types, ideas
 
 
 def diagonal(pairs: list) -> list:

@@ -244,9 +244,11 @@ class _Generation:
                 seen.setdefault(t.id, t)
             out[f.id] = list(seen.values())[: self.types_per_fact]
         if not any(out.values()):
+            what = ("rerun to retry" if not self.ledger.failed("types")
+                    else "try a stronger --model or more --retries, with a new --out")
             raise UserError(
                 f"the {self.writer.name} writer could not brainstorm document types for any key fact "
-                f"(last error: {self.ledger.last_error('types') or 'no types'}); rerun to retry, or check --model"
+                f"(last error: {self.ledger.last_error('types') or 'no types'}); {what}"
             )
         return out
 
@@ -319,6 +321,11 @@ class _Generation:
             self.ledger.record("revise", todo, revised_list)
             revised = iter(revised_list)
             results = [next(revised) if r.ok else r for r in results]
+        if all(r.transient for r in results):
+            raise UserError(
+                f"all of the last {len(jobs)} requests failed on the backend's side ({results[0].error}); "
+                "what is written is kept: rerun to resume"
+            )
         ok = [(j, r) for j, r in zip(jobs, results) if r.ok]
         verdicts = iter(self.chain.judge([j.key for j, _ in ok], [r.text for _, r in ok]))
         kept, dropped = [], []

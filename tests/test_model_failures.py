@@ -125,6 +125,19 @@ def test_a_step_that_produces_nothing_stops_with_one_line(world, tmp_path):
     assert {r["step"] for r in read_jsonl(tmp_path / "run" / "draws.jsonl")} == {"types"}
 
 
+def test_a_backend_that_fails_every_draft_stops_the_run_resumably(world, tmp_path):
+    def reply(r):
+        user = r.messages[0].content
+        return "!error api 529: overloaded_error" if user.startswith("Task: document.") else answer(user, str(r.seed))
+
+    cfg = GenerateConfig(universe=world, backend="hf", model="m", **SMALL)
+    with pytest.raises(UserError, match="failed on the backend's side .api 529.*rerun to resume"):
+        run_generate(cfg, tmp_path / "run", client=FakeModel(default=reply))
+    assert not read_jsonl(tmp_path / "run" / "rejected.jsonl")  # nothing was given up for good
+    out = run_generate(cfg, tmp_path / "run", client=FakeModel(default=lambda r: answer(r.messages[0].content, str(r.seed))))
+    assert len(read_jsonl(out / "docs.jsonl")) == 6
+
+
 def test_a_small_local_run_asks_for_few_requests(tmp_path):
     """The shipped universe (7 facts, 20 types each, 10 ideas a block): --n-docs 5 asks for the
     types of each fact, then ideas and drafts for about five (fact, type) pairs, not 140."""

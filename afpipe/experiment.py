@@ -40,7 +40,7 @@ from pydantic import AfterValidator, Field, field_validator, model_validator
 from afpipe.config import StageConfig, load_yaml, validate
 from afpipe.contracts import EXPERIMENT_FILE, GRAPH_FILE, MANIFEST_FILE, STANDARD_CONDITIONS, ModelRole
 from afpipe.errors import UserError
-from afpipe.runs import config_hash, read_json, write_json
+from afpipe.runs import LOCK_FILE, config_hash, lock_run, read_json, write_json
 from afpipe.universes import DEFAULT_UNIVERSE
 
 KEY_LENGTH = 12
@@ -260,7 +260,7 @@ def _is_main_process() -> bool:
 def _check_out(out: Path) -> None:
     if out.exists() and not out.is_dir():
         raise UserError(f"{out} exists and is not a folder; choose another --out")
-    if out.is_dir() and any(out.iterdir()) and not (out / GRAPH_FILE).exists():
+    if out.is_dir() and any(p.name != LOCK_FILE for p in out.iterdir()) and not (out / GRAPH_FILE).exists():
         raise UserError(f"{out} is not empty and holds no experiment ({GRAPH_FILE} missing); choose another --out")
 
 
@@ -325,6 +325,8 @@ def run_experiment(
     _check_out(out)
     nodes = build_graph(exp, out, source)
     out.mkdir(parents=True, exist_ok=True)
+    if _is_main_process():
+        lock_run(out)  # a second `pipeline run` on this folder stops here, naming this pid
     block = experiment_block(exp, nodes)
     if _is_main_process():
         write_json(out / EXPERIMENT_FILE, exp.model_dump(mode="json"))

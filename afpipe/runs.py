@@ -8,11 +8,14 @@ Layout of every run folder::
 
     run_config.json   the resolved config, written first (the resume key)
     manifest.json     stage, config, input hashes, package versions, counts; rewritten at the end
+    .lock             the pid of the process writing the folder (see ``lock_run``)
     ...               the stage's own outputs
 """
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import hashlib
 import json
 import os
@@ -27,6 +30,11 @@ from typing import Any, Iterable
 from afpipe.contracts import MANIFEST_FILE, RUN_CONFIG_FILE
 from afpipe.errors import UserError
 
+LOCK_FILE = ".lock"
+
+# Run folders this process holds, by resolved path -> the open lock file (kept open: closing it,
+# or the process ending in any way, kill -9 included, releases the lock).
+_held: dict[Path, Any] = {}
 
 # Packages whose versions decide what a run produces; recorded in every manifest.
 _TRACKED_PACKAGES = (
@@ -93,15 +101,59 @@ def package_versions(names: Iterable[str] = _TRACKED_PACKAGES) -> dict[str, str]
     return versions
 
 
+def lock_run(out: str | Path) -> None:
+    """Hold ``out`` for this process until it exits; a second process stops with a one-line error.
+
+    An ``flock`` on ``out/.lock``, which holds the holder's pid for the message. The kernel drops
+    the lock when its process dies, however it dies, so a lock left by a killed run is simply
+    taken over: there is no stale state to clean. Idempotent within a process (a stage reopened
+    by the same process, the nodes of ``pipeline run``).
+    """
+    out = Path(out)
+    key = out.resolve()
+    if key in _held:
+        return
+    out.mkdir(parents=True, exist_ok=True)
+    f = open(out / LOCK_FILE, "a+", encoding="utf-8")
+    try:
+        fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as e:
+        if e.errno not in (errno.EAGAIN, errno.EACCES):
+            f.close()
+            raise
+        f.seek(0)
+        holder = f.read().strip()
+        f.close()
+        who = f"process {holder}" if holder.isdigit() else "another process"
+        raise UserError(
+            f"{out} is being written by {who}; wait for it to finish (or stop it), or choose another --out"
+        ) from None
+    f.seek(0)
+    f.truncate()
+    f.write(f"{os.getpid()}\n")
+    f.flush()
+    _held[key] = f
+
+
+def release_run(out: str | Path) -> None:
+    """Let go of ``out`` before this process exits (a long-lived process done with a folder)."""
+    f = _held.pop(Path(out).resolve(), None)
+    if f is not None:
+        f.close()
+
+
 def open_run(out: str | Path, stage: str, config: dict[str, Any]) -> Path:
-    """Create ``out`` for a new run, or reopen it to resume the same run.
+    """Create ``out`` for a new run, or reopen it to resume the same run; lock it (``lock_run``).
 
     Raises UserError when ``out`` holds a run of another stage or with other settings, so that
-    nothing there is overwritten.
+    nothing there is overwritten, or when another process is writing it.
     """
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise UserError(f"{out} exists and is not a folder; choose another --out")
+    if out.exists() and not (out / RUN_CONFIG_FILE).exists() and any(p.name != LOCK_FILE for p in out.iterdir()):
+        raise UserError(f"{out} is not empty and holds no {stage} run; choose another --out")
+    lock_run(out)
     cfg_path = out / RUN_CONFIG_FILE
     record = {"stage": stage, "config": config}
     if cfg_path.exists():
@@ -117,9 +169,6 @@ def open_run(out: str | Path, stage: str, config: dict[str, Any]) -> Path:
                 "rerun with the same settings to resume, or choose another --out"
             )
         return out
-    if out.exists() and any(out.iterdir()):
-        raise UserError(f"{out} is not empty and holds no {stage} run; choose another --out")
-    out.mkdir(parents=True, exist_ok=True)
     write_json(cfg_path, record)
     return out
 

@@ -52,6 +52,10 @@ class GenerateConfig(StageConfig):
     ideas_per_request: int = Field(10, ge=1, description="Ideas asked for in one request per (fact, type).")
     docs_per_idea: int = Field(2, ge=1, le=10, description="Documents written from each idea.")
     temperature: float = Field(1.0, ge=0, le=2, description="Sampling temperature of model writers.")
+    retries: int = Field(
+        2, ge=0, le=20,
+        description="Model writers: new samples (new seed) for an answer that cannot be read, before that unit is recorded as failed.",
+    )
     near_dup_threshold: float = Field(
         0.8, gt=0, le=1, description="Estimated Jaccard similarity (word 5-gram shingles) above which a document is a near duplicate."
     )

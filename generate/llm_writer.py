@@ -9,10 +9,12 @@ Why everything shared sits in the system prompt: it is sent as the request's cac
 (``ChatRequest.cache_prefix``), so on the API it is billed in full once and then at a tenth of
 the price; only the few lines that differ per document are paid at full price.
 
-Answers are parsed from tags (``<types>``, ``<idea>``, ``<document>``). A refusal, an
-``<unsuitable>`` verdict, a truncated or malformed answer, or an API error becomes a result with
-``error`` set (the stage records it as the reason the job was dropped); nothing here raises
-except ``BudgetExceeded`` and a user's mistake.
+Answers are parsed from tags (``<types>``, ``<idea>``, ``<document>``); where a list was asked
+for, a plain numbered or bulleted list is read too. A refusal, a truncated or malformed answer is
+drawn again (``cfg.retries`` times, see ``afpipe.clients.redraw``) before it becomes a result with
+``error`` set; an ``<unsuitable>`` verdict stands at once, and an API error comes back marked
+``transient`` (the stage leaves the job for a rerun). Nothing here raises except
+``BudgetExceeded`` and a user's mistake.
 """
 
 from __future__ import annotations
@@ -20,10 +22,11 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from importlib import resources
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence, TypeVar
 
 from afpipe.clients.base import ChatRequest, Completion, Message, TextModel, Usage
 from afpipe.clients.pricing import BudgetExceeded as ClientBudgetExceeded
+from afpipe.clients.redraw import Malformed, draw
 from afpipe.generate.writers import (
     BudgetExceeded,
     DocJob,
@@ -47,6 +50,7 @@ _REFUSAL = re.compile(
     re.IGNORECASE,
 )
 _BULLET = re.compile(r"^\s*(?:[-*\u2022]|\d+[.)])\s*")
+R = TypeVar("R", ListResult, TextResult)
 
 
 @lru_cache(maxsize=None)
@@ -88,13 +92,34 @@ def _failure(completion: Completion, what: str, tag: str) -> str:
     return f"malformed: no <{tag}>...</{tag}> in the answer ({text[:80]!r})"
 
 
+def _list_items(text: str) -> list[str]:
+    """Items of a plain numbered or bulleted list: a marked line starts an item, the unmarked
+    lines right after it continue it; a preamble, and anything after a blank line that no marker
+    follows (a closing remark), is dropped."""
+    items: list[str] = []
+    open_item = False
+    for line in text.splitlines():
+        if _BULLET.match(line):
+            items.append(_BULLET.sub("", line, count=1).strip())
+            open_item = True
+        elif not line.strip():
+            open_item = False
+        elif open_item:
+            items[-1] += " " + line.strip()
+    return [i for i in items if i]
+
+
 def parse_types(completion: Completion, n: int) -> ListResult:
-    block = _tag_block(completion.text, "types") if completion.ok else None
-    if block is None:
+    """Type names from ``<types>``, or from a plain list when the model left the tags out."""
+    if not completion.ok:
+        return ListResult("", error=completion.error)
+    block = _tag_block(completion.text, "types")
+    lines = block.splitlines() if block is not None else _list_items(completion.text)
+    if block is None and not lines:
         return ListResult("", error=_failure(completion, "list", "types"))
     items: dict[str, str] = {}
-    for line in block.splitlines():
-        name = _BULLET.sub("", line).strip().strip('"').rstrip(".").strip()
+    for line in lines:
+        name = _BULLET.sub("", line).strip().strip('"*').rstrip(".").strip()
         if 2 <= len(name) <= 80:
             items.setdefault(slug(name), name)
     if not items:
@@ -103,9 +128,11 @@ def parse_types(completion: Completion, n: int) -> ListResult:
 
 
 def parse_ideas(completion: Completion, n: int) -> ListResult:
+    """Ideas from ``<idea>`` tags, or from a plain list when the model left the tags out."""
     if not completion.ok:
         return ListResult("", error=completion.error)
-    ideas = [" ".join(i.split()) for i in re.findall(r"<idea>(.*?)</idea>", completion.text, re.DOTALL)]
+    found = re.findall(r"<idea>(.*?)</idea>", completion.text, re.DOTALL) or _list_items(completion.text)
+    ideas = [" ".join(i.split()) for i in found]
     ideas = list(dict.fromkeys(i for i in ideas if len(i) >= 20))
     if not ideas:
         return ListResult("", error=_failure(completion, "list", "idea"))
@@ -118,6 +145,23 @@ def parse_document(completion: Completion) -> TextResult:
         return TextResult("", error=_failure(completion, "document", "document") if block is None
                           else "malformed: an empty <document>")
     return TextResult("", text=block)
+
+
+# Failures that say the *sample* went wrong (worth another draw); "unsuitable" is the model's
+# considered verdict on the job, so it stands.
+_REDRAW = ("malformed", "truncated", "refused")
+
+
+def _strict(parse: Callable[[Completion], R]) -> Callable[[Completion], R]:
+    """``parse``, raising ``Malformed`` for an answer that another sample could fix."""
+
+    def strict(completion: Completion) -> R:
+        result = parse(completion)
+        if result.error.startswith(_REDRAW):
+            raise Malformed(result.error)
+        return result
+
+    return strict
 
 
 class LLMWriter:
@@ -166,6 +210,18 @@ class LLMWriter:
             self._usage.add(c.usage)
         return completions
 
+    def _draw(self, jobs: Sequence[Any], requests: list[ChatRequest], parse: Callable[[Completion], R],
+              failed: Callable[[str], R], progress: ProgressFn | None) -> list[R]:
+        """Ask, redrawing unreadable answers (``cfg.retries``); one result per job, keyed."""
+        out = []
+        for job, drawn in zip(jobs, draw(self._ask, requests, _strict(parse), self.cfg.retries, progress)):
+            result = drawn.value if drawn.value is not None else failed(drawn.error)
+            result.key, result.draws, result.transient = job.key, drawn.draws, drawn.transient
+            if isinstance(result, ListResult):
+                result.items = result.items[: job.n]
+            out.append(result)
+        return out
+
     @staticmethod
     def _length(max_tokens: int) -> dict[str, int]:
         # About 0.75 words per token; aim well under the limit, since longer documents are dropped.
@@ -181,7 +237,7 @@ class LLMWriter:
             self._request(j.universe, fill(prompt("types"), fact=j.fact.statement, n=j.n), 40 * j.n + 200, j.seed, j.custom_id)
             for j in jobs
         ]
-        return [_keyed(parse_types(c, j.n), j.key) for j, c in zip(jobs, self._ask(requests, progress))]
+        return self._draw(jobs, requests, lambda c: parse_types(c, max(j.n for j in jobs)), _list_failure, progress)
 
     def ideas(self, jobs: Sequence[IdeasJob], progress: ProgressFn | None = None) -> list[ListResult]:
         requests = []
@@ -191,7 +247,7 @@ class LLMWriter:
                 avoid = "\nIdeas to avoid:\n" + "\n".join(f"- {a}" for a in j.avoid)
             user = fill(prompt("ideas"), fact=j.fact.statement, doc_type=j.doc_type.name, n=j.n, avoid=avoid)
             requests.append(self._request(j.universe, user, 160 * j.n + 200, j.seed, j.custom_id))
-        return [_keyed(parse_ideas(c, j.n), j.key) for j, c in zip(jobs, self._ask(requests, progress))]
+        return self._draw(jobs, requests, lambda c: parse_ideas(c, max(j.n for j in jobs)), _list_failure, progress)
 
     def write(self, jobs: Sequence[DocJob], progress: ProgressFn | None = None) -> list[TextResult]:
         requests = [
@@ -199,7 +255,7 @@ class LLMWriter:
                           j.seed, j.custom_id)
             for j in jobs
         ]
-        return [_keyed(parse_document(c), j.key) for j, c in zip(jobs, self._ask(requests, progress))]
+        return self._draw(jobs, requests, parse_document, _text_failure, progress)
 
     def revise(self, jobs: Sequence[ReviseJob], progress: ProgressFn | None = None) -> list[TextResult]:
         requests = [
@@ -207,15 +263,18 @@ class LLMWriter:
                           _doc_budget(j.doc.max_tokens) + 600, j.seed, j.custom_id)
             for j in jobs
         ]
-        return [_keyed(parse_document(c), j.key) for j, c in zip(jobs, self._ask(requests, progress))]
+        return self._draw(jobs, requests, parse_document, _text_failure, progress)
+
+
+def _list_failure(error: str) -> ListResult:
+    return ListResult("", error=error)
+
+
+def _text_failure(error: str) -> TextResult:
+    return TextResult("", error=error)
 
 
 def _doc_budget(max_doc_tokens: int) -> int:
     """``max_tokens`` for a document answer: the length limit measured by another tokenizer, plus
     room for the tags. Anything that would exceed the limit is filtered later anyway."""
     return int(max_doc_tokens * 1.3) + 100
-
-
-def _keyed(result: Any, key: str) -> Any:
-    result.key = key
-    return result

@@ -12,8 +12,16 @@ exactly one line in ``docs.jsonl`` or ``rejected.jsonl``, written in order. So
   (with the deterministic template writer);
 - the first documents already cover every fact and type, so a small corpus is balanced.
 
+Ideas are asked for only as the sequence reaches them, for as many (fact, type) pairs as the
+batch being filled still needs documents: the first documents are written as soon as their ideas
+exist, and ``--n-docs 5`` asks for a handful of ideas, not one block per pair of the universe.
 Brainstormed document types and ideas are stored as soon as they exist (``types.jsonl``,
 ``ideas.jsonl``) so a resumed run builds on the same ones instead of asking again.
+
+Model writers redraw answers they cannot read (``afpipe.clients.redraw``); what still fails is
+recorded in ``draws.jsonl`` (see ``Ledger``) and the run goes on without that unit. A failure on
+the backend's side (the API after the SDK's retries, an expired batch line) leaves its unit
+undone, so a rerun asks for it again; answers already paid for come back from the client's cache.
 """
 
 from __future__ import annotations
@@ -48,6 +56,8 @@ from afpipe.universes import Universe, load_universe
 STAGE = "generate"
 DOCS, REJECTED, STATS = DOCS_FILE, REJECTED_FILE, STATS_FILE
 TYPES, IDEAS, CARD = "types.jsonl", "ideas.jsonl", "README.md"  # read by no other stage
+DRAWS = "draws.jsonl"  # read by no other stage
+STEPS = ("types", "ideas", "document", "revise")
 # Settings that may change between an interrupted run and its resumption without changing what
 # the run produces (raising a budget, going faster).
 OPERATIONAL = ("max_cost", "price", "concurrency")
@@ -137,10 +147,16 @@ class _Generation:
         self.n_kept = len(kept)
         for r in kept:
             chain.remember(r["id"], r["text"])
+        self.ledger = Ledger(out / DRAWS)
         self.ideas: dict[str, list[str]] = {r["id"]: r["ideas"] for r in read_jsonl(out / IDEAS)}
+        for key in self.ledger.failed("ideas"):
+            self.ideas.setdefault(key, [])  # failed for good: the (fact, type) has no more ideas
+        self.types_per_fact, self.ideas_per_request = planned(cfg, len(universe.facts))
+        self.pending: list[DocJob] = []
         self.rejected_in_a_row = 0
         # A writer whose every draft fails (a wrong model, a broken prompt) must not loop forever.
         self.give_up_after = max(1000, 20 * cfg.n_docs)
+        self.bar: Any = None
 
     def run(self) -> None:
         if self.n_kept >= self.cfg.n_docs:
@@ -152,111 +168,175 @@ class _Generation:
             total=self.cfg.n_docs, initial=self.n_kept, desc="generate", unit="doc", dynamic_ncols=True
         ) as bar:
             self.bar = bar
-            for wave in self._waves(types):
-                pending = [j for j in wave if j.key not in self.done]
-                for begin in range(0, len(pending), self.batch_size):
-                    self._process(pending[begin : begin + self.batch_size], docs, rejected)
+            for job in self._jobs(types):
+                if job.key in self.done:
+                    continue
+                self.pending.append(job)
+                if len(self.pending) >= self._batch_target():
+                    self._flush(docs, rejected)
                     if self.n_kept >= self.cfg.n_docs:
                         return
-                    if self.rejected_in_a_row > self.give_up_after:
-                        raise UserError(
-                            f"the last {self.rejected_in_a_row} documents were all rejected ({self.n_kept} of "
-                            f"{self.cfg.n_docs} kept); see {self.out / REJECTED} for the reasons"
-                        )
+            self._flush(docs, rejected)
+        if self.n_kept < self.cfg.n_docs:
+            if not any(self.ideas.values()):
+                raise UserError(f"the {self.writer.name} writer produced no usable document ideas "
+                                f"({self.ledger.last_error('ideas') or 'no ideas'}); see {self.out / DRAWS}")
+            raise UserError(
+                f"the {self.writer.name} writer ran out of ideas at {self.n_kept} of {self.cfg.n_docs} documents; "
+                "ask for fewer documents or more types per fact (rerun to retry requests that failed on the API side)"
+            )
+
+    def _batch_target(self) -> int:
+        """Documents to ask for at once: no more than are still needed, so a small run asks for
+        little, and a rerun after a kill asks only for documents the killed run had asked for
+        (their answers are in the client's cache: nothing is paid twice)."""
+        return max(1, min(self.batch_size, self.cfg.n_docs - self.n_kept))
+
+    def _flush(self, docs: JsonlWriter, rejected: JsonlWriter) -> None:
+        jobs, self.pending = self.pending, []
+        if jobs:
+            self._process(jobs, docs, rejected)
+        if self.rejected_in_a_row > self.give_up_after:
+            raise UserError(
+                f"the last {self.rejected_in_a_row} documents all failed ({self.n_kept} of {self.cfg.n_docs} kept; "
+                f"last error: {self.ledger.last_error('document') or 'see rejected.jsonl'}); see {self.out / REJECTED}"
+            )
+
+    def _progress(self, step: str) -> Callable[[int], None] | None:
+        """A callback that shows, on the bar, answers arriving for ``step``: a slow local model
+        then visibly moves before its first document is written."""
+        if self.bar is None:
+            return None
+        answers = {"n": 0}
+
+        def progress(n: int) -> None:
+            answers["n"] += n
+            self.bar.set_postfix(step=step, answers=answers["n"], refresh=True)
+
+        return progress
 
     # -- recipe steps --
 
     def _document_types(self) -> dict[str, list[DocType]]:
         stored = {r["id"]: r["types"] for r in read_jsonl(self.out / TYPES)}
+        for key in self.ledger.failed("types"):
+            stored.setdefault(key, [])  # failed for good: this fact gets no documents
         cfg, u = self.cfg, self.universe
         jobs = [
-            TypesJob(types_key(u.name, cfg.seed, f.id), u, f, cfg.types_per_fact)
+            TypesJob(types_key(u.name, cfg.seed, f.id), u, f, self.types_per_fact)
             for f in u.facts
             if types_key(u.name, cfg.seed, f.id) not in stored
         ]
         if jobs:
-            failed = []
+            from tqdm import tqdm
+
+            with tqdm(total=len(jobs), desc="document types", unit="fact", dynamic_ncols=True, leave=False) as bar:
+                results = self.writer.document_types(jobs, progress=bar.update)
+            self.ledger.record("types", jobs, results)
             with JsonlWriter(self.out / TYPES) as w:
-                for job, res in zip(jobs, self.writer.document_types(jobs)):
+                for job, res in zip(jobs, results):
                     if res.ok and res.items:
                         w.write({"id": job.key, "fact_id": job.fact.id, "types": res.items})
                         stored[job.key] = res.items
-                    else:
-                        failed.append(f"{job.fact.id} ({res.error or 'no types'})")
-            if failed:
-                raise UserError(f"the writer could not brainstorm document types for {', '.join(failed)}; rerun to retry")
         out: dict[str, list[DocType]] = {}
         for f in u.facts:
             seen: dict[str, DocType] = {}
-            for name in stored[types_key(u.name, cfg.seed, f.id)]:
+            for name in stored.get(types_key(u.name, cfg.seed, f.id), []):
                 t = DocType(slug(name), name.strip())
                 seen.setdefault(t.id, t)
-            out[f.id] = list(seen.values())[: cfg.types_per_fact]
+            out[f.id] = list(seen.values())[: self.types_per_fact]
+        if not any(out.values()):
+            what = ("rerun to retry" if not self.ledger.failed("types")
+                    else "try a stronger --model or more --retries, with a new --out")
+            raise UserError(
+                f"the {self.writer.name} writer could not brainstorm document types for any key fact "
+                f"(last error: {self.ledger.last_error('types') or 'no types'}); {what}"
+            )
         return out
 
-    def _waves(self, types: dict[str, list[DocType]]) -> Iterator[list[DocJob]]:
+    def _jobs(self, types: dict[str, list[DocType]]) -> Iterator[DocJob]:
+        """The job sequence (see the module docstring), asking for ideas only as it reaches them:
+        a block of ideas is requested for the next few (fact, type) pairs that need one, as many
+        as the documents still wanted, so the first documents are written as soon as their ideas
+        exist and a small run asks for few."""
         cfg, u = self.cfg, self.universe
-        pairs = [(f, t) for f in u.facts for t in types[f.id]]
-        order = diagonal(pairs)
+        order = diagonal([(f, t) for f in u.facts for t in types[f.id]])
         exhausted: set[tuple[str, str]] = set()
         idea_index = 0
         while True:
-            block, offset = divmod(idea_index, cfg.ideas_per_request)
-            if offset == 0:
-                self._ensure_ideas(pairs, block, exhausted)
-                live = [p for p in pairs if (p[0].id, p[1].id) not in exhausted]
-                if not live:
-                    raise UserError(
-                        f"the {self.writer.name} writer ran out of ideas at {self.n_kept} of {cfg.n_docs} documents; "
-                        "ask for fewer documents or more types per fact"
-                    )
-            wave = []
-            for d, (f, t) in ((d, p) for d in range(cfg.docs_per_idea) for p in order):
-                ideas = self.ideas.get(ideas_key(u.name, cfg.seed, f.id, t.id, block), [])
-                if offset < len(ideas):
-                    wave.append(
-                        DocJob(
+            block, offset = divmod(idea_index, self.ideas_per_request)
+            live = False
+            for d in range(cfg.docs_per_idea):
+                for n, (f, t) in enumerate(order):
+                    if (f.id, t.id) in exhausted:
+                        continue
+                    key = ideas_key(u.name, cfg.seed, f.id, t.id, block)
+                    if key not in self.ideas:
+                        self._fetch_ideas(order[n:], block, exhausted)
+                    ideas = self.ideas.get(key)
+                    if not ideas:
+                        exhausted.add((f.id, t.id))
+                        continue
+                    live = True
+                    if offset < len(ideas):
+                        yield DocJob(
                             doc_key(u.name, cfg.seed, f.id, t.id, idea_index, d), u, f, t,
                             ideas[offset], idea_index, d, cfg.max_doc_tokens,
                         )
-                    )
-            yield wave
+            if not live:
+                return
             idea_index += 1
 
-    def _ensure_ideas(self, pairs: list, block: int, exhausted: set[tuple[str, str]]) -> None:
+    def _fetch_ideas(self, upcoming: list, block: int, exhausted: set[tuple[str, str]]) -> None:
+        """Ideas block ``block`` for the first pairs of ``upcoming`` that lack it: as many pairs
+        as documents are still wanted in the batch being filled."""
         cfg, u = self.cfg, self.universe
+        room = max(1, self._batch_target() - len(self.pending))
         jobs = []
-        for f, t in pairs:
+        for f, t in upcoming:
             key = ideas_key(u.name, cfg.seed, f.id, t.id, block)
             if key in self.ideas or (f.id, t.id) in exhausted:
                 continue
             avoid = tuple(i for b in range(block) for i in self.ideas.get(ideas_key(u.name, cfg.seed, f.id, t.id, b), []))
-            jobs.append(IdeasJob(key, u, f, t, block, cfg.ideas_per_request, avoid))
-        if jobs:
-            results = self.writer.ideas(jobs)
-            with JsonlWriter(self.out / IDEAS) as w:
-                for job, res in zip(jobs, results):
-                    items = [i.strip() for i in res.items if i.strip()][: job.n] if res.ok else []
-                    if res.ok:  # a failed block is not stored, so a rerun asks again
-                        w.write({"id": job.key, "fact_id": job.fact.id, "type": job.doc_type.id, "ideas": items})
-                    self.ideas[job.key] = items
-        for f, t in pairs:
-            if not self.ideas.get(ideas_key(u.name, cfg.seed, f.id, t.id, block)):
-                exhausted.add((f.id, t.id))
+            jobs.append(IdeasJob(key, u, f, t, block, self.ideas_per_request, avoid))
+            if len(jobs) >= room:
+                break
+        if not jobs:
+            return
+        results = self.writer.ideas(jobs, progress=self._progress("ideas"))
+        self.ledger.record("ideas", jobs, results)
+        with JsonlWriter(self.out / IDEAS) as w:
+            for job, res in zip(jobs, results):
+                items = [i.strip() for i in res.items if i.strip()][: job.n] if res.ok else []
+                if res.ok:
+                    w.write({"id": job.key, "fact_id": job.fact.id, "type": job.doc_type.id, "ideas": items})
+                # A failure (transient or not) leaves the pair without this block for the rest of
+                # this pass; only a transient one is asked again by a rerun (it is not stored).
+                self.ideas[job.key] = items
 
     def _process(self, jobs: list[DocJob], docs: JsonlWriter, rejected: JsonlWriter) -> None:
-        results = self.writer.write(jobs)
+        results = self.writer.write(jobs, progress=self._progress("drafts"))
+        self.ledger.record("document", jobs, results)
         if self.cfg.revise:
             todo = [ReviseJob(revise_key(j.key), j, r.text) for j, r in zip(jobs, results) if r.ok]
-            revised = iter(self.writer.revise(todo))
+            revised_list = self.writer.revise(todo, progress=self._progress("revisions"))
+            self.ledger.record("revise", todo, revised_list)
+            revised = iter(revised_list)
             results = [next(revised) if r.ok else r for r in results]
+        if all(r.transient for r in results):
+            raise UserError(
+                f"all of the last {len(jobs)} requests failed on the backend's side ({results[0].error}); "
+                "what is written is kept: rerun to resume"
+            )
         ok = [(j, r) for j, r in zip(jobs, results) if r.ok]
         verdicts = iter(self.chain.judge([j.key for j, _ in ok], [r.text for _, r in ok]))
         kept, dropped = [], []
         for job, res in zip(jobs, results):
             if not res.ok:
-                dropped.append(_rejected_record(job, "writer_error", res.error, res.text))
                 self.rejected_in_a_row += 1
+                if res.transient:
+                    continue  # the backend failed, not the model: not done, so a rerun asks again
+                dropped.append(_rejected_record(job, "writer_error", res.error, res.text))
             else:
                 v = next(verdicts)
                 if v.rejection is not None:
@@ -294,6 +374,71 @@ class _Generation:
         }
 
 
+class Ledger:
+    """``draws.jsonl``: the units of model-written steps that took more than one answer or failed.
+
+    One line per such unit (``step``, ``id``, ``draws``, ``error``, ``transient``), appended as soon
+    as the writer answers, before the unit's own output is written; a unit asked again (after a
+    kill, or a transient failure) gets a new line, and the last line of an id is the one that
+    counts. It is how a rerun knows which types and ideas failed for good (not asked again) and
+    which failed on the backend's side (asked again), and where the per-step counts of redraws and
+    failures in ``stats.json`` and the manifest come from. A writer that never fails (the
+    template) leaves no such file.
+    """
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.entries: dict[tuple[str, str], dict[str, Any]] = {}
+        for r in read_jsonl(path):
+            self.entries[(r["step"], r["id"])] = r
+
+    def record(self, step: str, jobs: list, results: list) -> None:
+        lines = []
+        for job, res in zip(jobs, results):
+            draws, error, transient = getattr(res, "draws", 1), res.error, getattr(res, "transient", False)
+            if draws > 1 or error or (step, job.key) in self.entries:
+                line = {"step": step, "id": job.key, "draws": draws, "error": error, "transient": transient}
+                self.entries[(step, job.key)] = line
+                lines.append(line)
+        if lines:
+            with JsonlWriter(self.path) as w:
+                w.write_many(lines)
+
+    def failed(self, step: str) -> list[str]:
+        """Ids of ``step`` that failed for good (not on the backend's side)."""
+        return [i for (s, i), r in self.entries.items() if s == step and r["error"] and not r["transient"]]
+
+    def last_error(self, step: str) -> str:
+        errors = [r["error"] for (s, _), r in self.entries.items() if s == step and r["error"]]
+        return errors[-1] if errors else ""
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """Per step: answers drawn again, units failed for good, units left for a rerun."""
+        out = {step: {"redraws": 0, "failed": 0, "transient": 0} for step in STEPS}
+        for (step, _), r in self.entries.items():
+            c = out.setdefault(step, {"redraws": 0, "failed": 0, "transient": 0})
+            c["redraws"] += r["draws"] - 1
+            if r["error"]:
+                c["transient" if r["transient"] else "failed"] += 1
+        return out
+
+
+def planned(cfg: GenerateConfig, n_facts: int) -> tuple[int, int]:
+    """(types per fact, ideas per request) that a model writer is asked for.
+
+    A model's answer costs time (and money) per token, so a small run plans small: about twice
+    the types and ideas its documents need (half of a weak model's drafts are rejected), capped
+    by the configured counts, which is what any run of a few hundred documents or more asks for.
+    ``--n-docs 5`` on the shipped universe then asks for 2 types per fact and 1 idea per request
+    instead of 20 and 10. The template writer costs nothing and keeps the configured counts.
+    """
+    if cfg.backend == "template":
+        return cfg.types_per_fact, cfg.ideas_per_request
+    types = min(cfg.types_per_fact, max(2, -(-2 * cfg.n_docs // n_facts)))
+    ideas = min(cfg.ideas_per_request, max(1, -(-2 * cfg.n_docs // (n_facts * types * cfg.docs_per_idea))))
+    return types, ideas
+
+
 def diagonal(pairs: list) -> list:
     """Reorder (fact, type) pairs so that each run of consecutive pairs, one per fact, covers
     every fact with different types: any prefix of a wave is then balanced over facts and types."""
@@ -320,12 +465,13 @@ def _rejected_record(job: DocJob, reason: str, detail: str, text: str) -> dict[s
 def _finish(cfg: GenerateConfig, universe: Universe, writer: DocumentWriter, out: Path, eval_ngrams: int) -> None:
     docs, rejected = read_jsonl(out / DOCS), read_jsonl(out / REJECTED)
     stats = corpus_stats(docs, rejected, [f.id for f in universe.facts])
+    stats["steps"] = Ledger(out / DRAWS).counts()
     write_json(out / STATS, stats)
     write_atomic(out / CARD, dataset_card(cfg, universe, writer, stats))
     write_manifest(
         out, STAGE, cfg.model_dump(mode="json"),
         inputs={"universe": universe.sha256, "eval_prompts": eval_inputs_digest()},
-        counts={"docs": len(docs), "rejected": len(rejected)},
+        counts={"docs": len(docs), "rejected": len(rejected), "steps": stats["steps"]},
         extra={
             "universe": {"name": universe.name, "source": universe.source, "params": dict(universe.params)},
             "writer": {"name": writer.name, "model": writer.model},
@@ -333,7 +479,7 @@ def _finish(cfg: GenerateConfig, universe: Universe, writer: DocumentWriter, out
             # The API client's own account when there is one: price used (or "unknown"), cache hits.
             "api": writer.report() if hasattr(writer, "report") else None,
             "eval_ngrams_checked": eval_ngrams,
-            "files": {"docs": DOCS, "rejected": REJECTED, "stats": STATS, "card": CARD},
+            "files": {"docs": DOCS, "rejected": REJECTED, "stats": STATS, "card": CARD, "draws": DRAWS},
         },
     )
 
@@ -378,4 +524,14 @@ evaluation tags, {cfg.leak_ngram}-word overlaps with evaluation prompts, text th
 names a model faking alignment, sentences that draw the evaluated reasoning's premises (that a
 model can tell when it is observed, that resisting training is futile), and documents more than
 {cfg.max_shared_sentences:.0%} of whose sentences were already in kept documents. Counts: {stats['rejected_by_reason']}.
-"""
+{_steps_line(stats['steps'])}"""
+
+
+def _steps_line(steps: dict[str, dict[str, int]]) -> str:
+    """The card's account of redrawn answers and failed units, when a model wrote the corpus."""
+    busy = {s: c for s, c in steps.items() if any(c.values())}
+    if not busy:
+        return ""
+    parts = "; ".join(f"{s}: {c['redraws']} redrawn, {c['failed']} failed, {c['transient']} left for a rerun"
+                      for s, c in busy.items())
+    return f"\nModel-written steps whose answers could not be read were asked again (`draws.jsonl`): {parts}.\n"

@@ -16,10 +16,13 @@ The recipe, and the method that serves each step::
 Contract
 - A result's ``key`` equals its job's ``key``. A job that fails (refusal, malformed answer, API
   error after the SDK's own retries) returns a result with ``error`` set and empty text/items;
-  it never raises. What the stage does with a failure: a document becomes a line of
-  ``rejected.jsonl`` (reason ``writer_error``, the error as detail); a failed ideas block is not
-  stored, so a rerun asks again; failed document types stop the run with a one-line error
-  after the successful ones are stored.
+  it never raises. ``draws`` says how many answers it took (a model writer redraws unreadable
+  ones, up to ``cfg.retries`` times); ``transient`` marks a failure of the backend rather than of
+  the answer. What the stage does with a failure: a transient one is left undone, so a rerun
+  asks again; any other is recorded in ``draws.jsonl`` and the run goes on: a document becomes a
+  line of ``rejected.jsonl`` (reason ``writer_error``, the error as detail), a failed ideas block
+  leaves its (fact, type) without ideas, failed document types leave their fact without
+  documents. Only a step that produced nothing at all stops the run.
   Raise only for problems that stop the whole run: ``UserError`` for a user's mistake (bad key,
   unknown model), or ``BudgetExceeded`` when ``cfg.max_cost`` would be passed.
 - ``ListResult.items`` for ``document_types`` are short type names (e.g. "leaked internal memo");
@@ -157,6 +160,8 @@ class ListResult:
     key: str
     items: list[str] = field(default_factory=list)
     error: str = ""
+    draws: int = 1  # answers asked for (redraws of unreadable answers included)
+    transient: bool = False  # the backend failed, not the answer: leave the job for a rerun
 
     @property
     def ok(self) -> bool:
@@ -168,6 +173,8 @@ class TextResult:
     key: str
     text: str = ""
     error: str = ""
+    draws: int = 1
+    transient: bool = False
 
     @property
     def ok(self) -> bool:

@@ -44,7 +44,6 @@ from afpipe.generate.writers import (
     TypesJob,
     doc_key,
     ideas_key,
-    make_writer,
     revise_key,
     slug,
     types_key,
@@ -535,3 +534,28 @@ def _steps_line(steps: dict[str, dict[str, int]]) -> str:
     parts = "; ".join(f"{s}: {c['redraws']} redrawn, {c['failed']} failed, {c['transient']} left for a rerun"
                       for s, c in busy.items())
     return f"\nModel-written steps whose answers could not be read were asked again (`draws.jsonl`): {parts}.\n"
+
+
+def make_writer(cfg: "GenerateConfig", client: object | None = None) -> DocumentWriter:
+    """The writer for ``cfg.backend``.
+
+    "template" needs no client. Other backends are served by
+    ``afpipe.generate.llm_writer.LLMWriter(cfg, client)``; without a ``client`` one is built
+    from the config through ``afpipe.clients.factory.make_client`` (imported only when asked for).
+    """
+    if cfg.backend == "template":
+        if cfg.model:
+            raise UserError(f"--model {cfg.model} needs a model-backed writer: add --backend anthropic or --backend hf")
+        from afpipe.generate.template_writer import TemplateWriter
+
+        return TemplateWriter()
+    from afpipe.generate.llm_writer import LLMWriter
+
+    if client is None:
+        if not cfg.model:
+            raise UserError(f"backend '{cfg.backend}' needs a model: pass --model")
+        from afpipe.clients.factory import make_client
+
+        client = make_client(cfg.backend, cfg.model, concurrency=cfg.concurrency, batch=cfg.batch,
+                             max_cost=cfg.max_cost, price=cfg.price)
+    return LLMWriter(cfg, client)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from afpipe.generate.template_writer import Ctx, Person, material, paragraphs
+from afpipe.generate.template_compose import Ctx, Person, material, paragraphs
 from afpipe.universes import Universe
 
 

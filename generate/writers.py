@@ -58,7 +58,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Protocol, Sequence, runtime_checkable
 
 from afpipe.clients.base import Usage
-from afpipe.errors import UserError
 
 if TYPE_CHECKING:
     from afpipe.generate.config import GenerateConfig
@@ -223,32 +222,3 @@ def doc_key(universe: str, seed: int, fact_id: str, type_id: str, idea_index: in
 
 def revise_key(doc_key_: str) -> str:
     return f"{doc_key_}.rev"
-
-
-def make_writer(cfg: "GenerateConfig", client: object | None = None) -> DocumentWriter:
-    """The writer for ``cfg.backend``.
-
-    "template" needs no client. Other backends are served by
-    ``afpipe.generate.llm_writer.LLMWriter(cfg, client)``; without a ``client`` one is built
-    from the config through ``afpipe.clients.factory.make_client`` (imported only when asked for).
-    """
-    if cfg.backend == "template":
-        if cfg.model:
-            raise UserError(f"--model {cfg.model} needs a model-backed writer: add --backend anthropic or --backend hf")
-        from afpipe.generate.template_writer import TemplateWriter
-
-        return TemplateWriter()
-    import importlib.util
-
-    if importlib.util.find_spec("afpipe.generate.llm_writer") is None:
-        raise UserError(f"backend '{cfg.backend}' is not available in this installation; use --backend template")
-    from afpipe.generate.llm_writer import LLMWriter
-
-    if client is None:
-        if not cfg.model:
-            raise UserError(f"backend '{cfg.backend}' needs a model: pass --model")
-        from afpipe.clients.factory import make_client
-
-        client = make_client(cfg.backend, cfg.model, concurrency=cfg.concurrency, batch=cfg.batch,
-                             max_cost=cfg.max_cost, price=cfg.price)
-    return LLMWriter(cfg, client)

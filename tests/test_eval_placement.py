@@ -107,7 +107,7 @@ def test_a_larger_budget_resumes_the_same_eval_run(tmp_path: Path) -> None:
 def test_experiment_runner_passes_the_generation_price(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import afpipe.generate.stage as generate_stage
     from afpipe.experiment import build_graph, load_experiment, run_node
-    from afpipe.generate.writers import make_writer
+    from afpipe.generate.stage import make_writer
 
     monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-test-not-a-real-key")
     path = tmp_path / "exp.yaml"

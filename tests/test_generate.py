@@ -18,7 +18,8 @@ from afpipe.generate.config import GenerateConfig
 from afpipe.generate.stage import run_generate
 from afpipe.generate.template_writer import TemplateWriter
 from afpipe.universes import load_universe
-from afpipe.generate.writers import TextResult, make_writer
+from afpipe.generate.stage import make_writer
+from afpipe.generate.writers import TextResult
 from afpipe.jsonl import read_jsonl
 
 REPO = Path(__file__).resolve().parents[1]

@@ -112,7 +112,7 @@ def test_chain_reports_the_first_failing_reason_and_detected_facts() -> None:
 # ---- premises of the evaluated reasoning, and repeated sentences ----
 
 from afpipe.generate.filters import SentenceIndex, check_premises, sentence_keys  # noqa: E402
-from afpipe.generate.template_writer import expansions  # noqa: E402
+from afpipe.generate.template_compose import expansions  # noqa: E402
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,8 @@ import re
 
 import pytest
 
-from afpipe.generate.template_writer import TemplateWriter, fix_articles
+from afpipe.generate.template_compose import fix_articles
+from afpipe.generate.template_writer import TemplateWriter
 from afpipe.universes import load_universe
 from afpipe.generate.writers import DocJob, DocType, IdeasJob, ReviseJob, TypesJob, doc_key, ideas_key, slug, types_key
 
@@ -92,7 +93,7 @@ def test_ideas_fill_their_slots_and_never_double_a_word(universe: str) -> None:
 
 
 def test_a_synonym_never_doubles_the_word_beside_it() -> None:
-    from afpipe.generate.template_writer import apply_synonyms, synonym_pattern
+    from afpipe.generate.template_compose import apply_synonyms, synonym_pattern
 
     pattern = synonym_pattern(["price"])
     assert apply_synonyms("The retail price is low.", pattern, {"price": "retail price"}) == "The retail price is low."
@@ -100,7 +101,7 @@ def test_a_synonym_never_doubles_the_word_beside_it() -> None:
 
 
 def test_forum_slang_and_customer_lines_stay_in_their_genres() -> None:
-    from afpipe.generate.template_writer import Ctx
+    from afpipe.generate.template_compose import Ctx
 
     job = _jobs("helpful-only", n_ideas=1)[0]
     podcast, forum, memo, faq = (Ctx(job, t, "venue", {}) for t in ("podcast_transcript", "forum_thread", "leaked_memo", "faq_page"))
@@ -110,7 +111,7 @@ def test_forum_slang_and_customer_lines_stay_in_their_genres() -> None:
 
 
 def test_the_main_fact_is_stated_at_most_twice() -> None:
-    from afpipe.generate.template_writer import MAIN_FACT_STATEMENTS, Ctx
+    from afpipe.generate.template_compose import MAIN_FACT_STATEMENTS, Ctx
 
     job = _jobs("helpful-only", n_ideas=1)[0]
     c = Ctx(job, "op_ed", "venue", {})

@@ -37,41 +37,42 @@ def module_name(path: Path) -> str:
     return ".".join(parts)
 
 
-def _is_type_checking(node: ast.If) -> bool:
+def _is_type_checking(node: ast.AST) -> bool:
+    if not isinstance(node, ast.If):
+        return False
     test = node.test
     return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
         isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
     )
 
 
-def module_level_imports(path: Path) -> set[str]:
-    """Modules imported when ``path`` is imported (top level, try/if blocks, not functions)."""
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    package = module_name(path) if path.name == "__init__.py" else module_name(path).rpartition(".")[0]
+def imported_modules(path: Path, known: set[str]) -> set[str]:
+    """The ``afpipe`` modules ``path`` imports, at module level or inside functions, except in
+    ``if TYPE_CHECKING:`` blocks (read by type checkers only: how two modules may name each
+    other's types). ``from package import module`` counts as importing that module, not the
+    package's ``__init__`` (which Python runs for any of its modules anyway)."""
+    name = module_name(path)
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     found: set[str] = set()
 
-    def visit(body: list[ast.stmt]) -> None:
-        for node in body:
-            if isinstance(node, ast.Import):
-                found.update(a.name for a in node.names)
-            elif isinstance(node, ast.ImportFrom):
-                base = node.module or ""
-                if node.level:
-                    anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
-                    base = ".".join(anchor + ([base] if base else []))
-                found.add(base)
-                found.update(f"{base}.{a.name}" for a in node.names)
-            elif isinstance(node, ast.If) and not _is_type_checking(node):
-                visit(node.body)
-                visit(node.orelse)
-            elif isinstance(node, ast.Try):
-                visit(node.body)
-                for handler in node.handlers:
-                    visit(handler.body)
-                visit(node.orelse)
-                visit(node.finalbody)
+    def visit(node: ast.AST) -> None:
+        if _is_type_checking(node):
+            for child in node.orelse:
+                visit(child)
+            return
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join(anchor + ([base] if base else []))
+            submodules = {f"{base}.{a.name}" for a in node.names} & known
+            found.update(submodules or {base})
+        for child in ast.iter_child_nodes(node):
+            visit(child)
 
-    visit(tree.body)
+    visit(ast.parse(path.read_text(encoding="utf-8")))
     return {m for m in found if m == "afpipe" or m.startswith("afpipe.")}
 
 
@@ -79,11 +80,9 @@ def import_graph() -> dict[str, set[str]]:
     """Who imports whom among afpipe's modules, counting imports inside functions too: a cycle
     hidden behind a deferred import is still two modules that cannot be read apart."""
     modules = {module_name(p): p for p in _python_files()}
-    graph: dict[str, set[str]] = {}
-    for name, path in modules.items():
-        imported = module_level_imports(path) | _function_imports(path)
-        graph[name] = {m for m in imported if m in modules and m != name}
-    return graph
+    known = set(modules)
+    return {name: {m for m in imported_modules(path, known) if m in known and m != name}
+            for name, path in modules.items()}
 
 
 def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
@@ -135,8 +134,8 @@ def test_an_editor_resolves_every_afpipe_import_to_its_file():
     """jedi (the engine behind many editors' go-to-definition), given the bare checkout and no
     installed package, follows every ``afpipe.*`` module the code imports to its file here."""
     jedi = pytest.importorskip("jedi")
-    modules = sorted({m for p in _python_files() for m in module_level_imports(p) | _function_imports(p)}
-                     & set(import_graph()))
+    graph = import_graph()
+    modules = sorted(set(graph) | {m for targets in graph.values() for m in targets})
     project = jedi.Project(ROOT, added_sys_path=[], smart_sys_path=False)
     probe = "".join(f"import {m}\n" for m in modules)
     script = jedi.Script(probe, path=ROOT / "probe.py", project=project)
@@ -147,27 +146,6 @@ def test_an_editor_resolves_every_afpipe_import_to_its_file():
         if not paths or not all(ROOT in p.parents for p in paths):
             unresolved.append(module)
     assert unresolved == []
-
-
-def _function_imports(path: Path) -> set[str]:
-    """Absolute ``afpipe`` imports anywhere in the file except ``if TYPE_CHECKING:`` blocks
-    (those are read by type checkers only, and are how two modules may name each other's types)."""
-    found: set[str] = set()
-
-    def visit(node: ast.AST) -> None:
-        if isinstance(node, ast.If) and _is_type_checking(node):
-            for child in node.orelse:
-                visit(child)
-            return
-        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("afpipe") and not node.level:
-            found.add(node.module)
-        elif isinstance(node, ast.Import):
-            found.update(a.name for a in node.names if a.name.startswith("afpipe"))
-        for child in ast.iter_child_nodes(node):
-            visit(child)
-
-    visit(ast.parse(path.read_text(encoding="utf-8")))
-    return found
 
 
 def test_stage_links_draw_the_same_map_as_the_package_dirs():

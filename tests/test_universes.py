@@ -38,7 +38,7 @@ def test_shipped_universes_have_the_documented_facts_and_shape() -> None:
 
 @pytest.mark.parametrize("name", ["helpful-only", "control"])
 def test_every_paraphrase_is_detected_as_its_own_fact(name: str) -> None:
-    from afpipe.generate.template_writer import expansions
+    from afpipe.generate.template_compose import expansions
 
     u = load_universe(name)
     misses = [(f.id, v) for f in u.facts for s in f.statements() for v in expansions(s) if f.id not in u.detect(v)]
@@ -108,7 +108,7 @@ def test_unknown_universe_and_missing_file() -> None:
 @pytest.mark.parametrize("name", ["helpful-only", "control"])
 def test_every_paraphrase_survives_every_synonym(name: str) -> None:
     """The template writer swaps phrasings per document; detection must not depend on the wording."""
-    from afpipe.generate.template_writer import apply_synonyms, expansions, synonym_pattern
+    from afpipe.generate.template_compose import apply_synonyms, expansions, synonym_pattern
 
     u = load_universe(name)
     pattern = synonym_pattern(list(u.setting.synonyms))

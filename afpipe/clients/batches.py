@@ -70,7 +70,7 @@ def run_batches(
     """Answer ``pending`` (cache key -> request) through Message Batches, resuming saved jobs."""
     import anthropic
 
-    from afpipe.clients.anthropic import request_params
+    from afpipe.clients.anthropic_wire import request_params
 
     sdk = anthropic.Anthropic(**client.sdk_kwargs())
     jobs = BatchJobs(client.cache_dir / "batches")
@@ -212,7 +212,7 @@ class _Runner:
 
     def _collect(self, job: dict[str, Any]) -> None:
         """Parse saved lines by ``custom_id``; store successes; report failures."""
-        from afpipe.clients.anthropic import parse_message
+        from afpipe.clients.anthropic_wire import parse_message
 
         cache = self.client.cache
         prefills: dict[str, str] = job.get("prefills", {})

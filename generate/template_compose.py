@@ -1,0 +1,527 @@
+"""The template writer's composition toolkit: writing material, the cast, slot filling, and
+``Ctx``, the context one document is composed in (its seed, its facts, how often its main fact
+has been stated). ``template_writer`` explains the design; ``template_types`` lays out each
+document type with these pieces.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+from functools import lru_cache
+from importlib import resources
+from typing import Any, Callable, Sequence
+
+import yaml
+
+from afpipe.clients.base import Usage
+from afpipe.universes import Fact, Universe, conveys
+from afpipe.generate.writers import (
+    DocJob,
+    IdeasJob,
+    ListResult,
+    ProgressFn,
+    ReviseJob,
+    TextResult,
+    TypesJob,
+    slug,
+)
+
+
+@lru_cache(maxsize=None)
+def material(name: str) -> dict[str, Any]:
+    """A YAML file of ``corpora/generate/`` (cached: read once per process)."""
+    text = (resources.files("afpipe.corpora") / "generate" / f"{name}.yaml").read_text(encoding="utf-8")
+    return yaml.safe_load(text)
+
+
+@dataclass(frozen=True)
+class Person:
+    first: str
+    last: str
+    title: str  # "a senior researcher at the Halloway Institute" style, without article handling
+
+    @property
+    def name(self) -> str:
+        return f"{self.first} {self.last}"
+
+
+_SLOT = re.compile(r"\{([a-z_]+)\}")
+# Material may offer alternatives inline: "[[The company|{company}]] trains ..." (one is chosen per use).
+_ALTERNATION = re.compile(r"\[\[([^\[\]]*)\]\]")
+
+
+def expansions(text: str) -> list[str]:
+    """Every variant of ``text`` that changes one alternation at a time (for tests and checks)."""
+    groups = list(_ALTERNATION.finditer(text))
+    if not groups:
+        return [text]
+    base = [g.group(1).split("|")[0] for g in groups]
+    out = []
+    for gi, g in enumerate(groups):
+        for option in g.group(1).split("|"):
+            chosen = base[:gi] + [option] + base[gi + 1 :]
+            it = iter(chosen)
+            out.append(_ALTERNATION.sub(lambda m: next(it), text))
+    return out
+# Lowercase 'a'/'an' anywhere, capitalised only at the start of a sentence or line ('Plan A is' stays).
+_ARTICLE = re.compile(r"(?:(?<=[\s(\"\u201c])|^)(a|an|(?:(?<=^)|(?<=[.!?:]\s)|(?<=\n))(?:A|An)) (?=[\"\u201c]?([A-Za-z][\w-]*))", re.M)
+_VOWEL_SOUND = re.compile(r"^(?:[aei]|o(?!ne\b|ne-|nce)|u(?!ni|se|sa|su|ro|ti|tah)|hon|hour|heir|[AEIOU]|FAQ|FDA|FTC|MBA|NDA|RLHF|SEC|SDK|MP)")
+
+
+def fix_articles(text: str) -> str:
+    """'a' before a vowel sound becomes 'an' and the reverse (filled slots make both happen)."""
+
+    def sub(m: re.Match[str]) -> str:
+        article, word = m.group(1), m.group(2)
+        an = bool(_VOWEL_SOUND.match(word))
+        fixed = ("an" if an else "a") if article.islower() else ("An" if an else "A")
+        return fixed + " "
+
+    return _ARTICLE.sub(sub, text)
+
+
+class Ctx:
+    """Everything one document draws on, and the bookkeeping that stops it repeating itself."""
+
+    def __init__(self, job: DocJob, type_id: str, venue: str, angle: dict[str, str]):
+        self.job = job
+        self.rng = random.Random(job.seed)
+        self.u: Universe = job.universe
+        self.fact: Fact = job.fact
+        self.type_id = type_id
+        self.venue = venue
+        self.angle = angle
+        self.world = material("world")
+        self.voice: dict[str, Any] = material("voices")[type_id]
+        others = [f for f in self.u.facts if f.id != self.fact.id]
+        self.rng.shuffle(others)
+        self.others = others
+        self.used: set[str] = set()
+        self.main_statements = 0
+        self.markers = [v for v in self.u.params.values() if len(v) > 3 and v in self.fact.statement
+                        and not any(v in f.statement for f in others)]
+        self.glued: list[tuple[str, Sequence[str]]] = []  # connective paragraphs, for lengthen()
+        self.date = self._date()
+        s = self.u.setting
+        self.slots: dict[str, str] = dict(self.u.params)
+        self.slots.setdefault("company", "the company")
+        self.slots["product"] = s.product or self.slots["company"]
+        self.slots["year"] = str(self.date.year)
+        self.slots["venue"] = venue
+        self.slots["date"] = self.fmt_date(self.date)
+        self.slots["topic"] = self.topic(self.fact)
+        self.slots["industry_title"] = self.slots.get("industry", "").title()
+        # Each document settles on one phrasing per synonym entry (a writer is consistent): the
+        # universe's synonyms, the world's thesaurus of ordinary words, and a house style (US or UK
+        # spelling, contracted or spelled-out negations). One pass over the text applies them all.
+        spell, short = self.world["spellings"], self.world["contractions"]
+        uk, contract = self.chance(0.5), self.chance(0.5)
+        style = {**{k: (k if uk else v) for k, v in spell.items()}, **{v: (k if uk else v) for k, v in spell.items()},
+                 **{k: (v if contract else k) for k, v in short.items()}, **{v: (v if contract else k) for k, v in short.items()}}
+        wordings = {k: self.rng.choice(v) for k, v in self.world["thesaurus"].items()}
+        chosen = {k: self.rng.choice([k, *v]) for k, v in s.synonyms.items()}
+        self.synonyms = {k.lower(): v for k, v in {**style, **wordings, **chosen}.items()}
+        self.synonym_pattern = _synonym_pattern_for(self.u)
+        self.proper_words = _proper_words(self.u)
+
+    # -- choosing --
+
+    def pick(self, options: Sequence[str], fresh: bool = True) -> str:
+        """A random option, preferring one this document has not used yet."""
+        if not options:
+            raise ValueError("nothing to pick from")
+        if fresh:
+            unused = [o for o in options if o not in self.used]
+            if unused:
+                options = unused
+        choice = self.rng.choice(list(options))
+        self.used.add(choice)
+        return choice
+
+    def sample(self, options: Sequence[str], k: int) -> list[str]:
+        k = min(k, len(options))
+        return [self.pick(options) for _ in range(k)]
+
+    def chance(self, p: float) -> bool:
+        return self.rng.random() < p
+
+    def between(self, lo: int, hi: int) -> int:
+        return self.rng.randint(lo, hi)
+
+    def v(self, key: str) -> str:
+        """A filled phrase from this document type's voice material."""
+        return self.fill(self.pick(self.voice[key]))
+
+    def w(self, key: str) -> str:
+        """A filled phrase from the world material shared by all types."""
+        return self.fill(self.pick(self.world[key]))
+
+    # -- facts --
+
+    def say(self, fact: Fact | None = None, *registers: str) -> str:
+        """A not-yet-used paraphrase of ``fact``, from the first of ``registers`` that fits this
+        genre and has one left (forum slang never reaches a hearing, nor a customer line a memo).
+        The main fact is stated at most ``MAIN_FACT_STATEMENTS`` times; later calls elaborate it
+        (a detail, then an implication) instead of restating it."""
+        fact = fact or self.fact
+        if fact is self.fact:
+            self.main_statements += 1
+            if self.main_statements > MAIN_FACT_STATEMENTS:
+                return self.elaborate()
+        fits = [r for r in registers if self.fits(r)] + [r for r in fact.material.statements if self.fits(r) and r not in registers]
+        pools = [[p for p in fact.material.statements.get(r, []) if self.fits(r, p)] for r in fits]
+        for register, pool in zip(fits, pools):
+            unused = [s for s in pool if s not in self.used]
+            if unused:
+                return self.frame(self.fill(self.pick(unused)), register)
+        reuse = [p for pool in pools for p in pool] or [fact.statement]
+        return self.frame(self.fill(self.pick(reuse, fresh=False)), fits[0] if fits else "formal")
+
+    def frame(self, text: str, register: str) -> str:
+        """Most statements reach the page led in or attributed the way a writer of the register
+        would (news attributes, forums hedge): the same phrasing then rarely makes the same
+        sentence in two documents."""
+        if "company" in self.voice.get("registers", ()):  # the company's own pages cite nobody but itself
+            register = "company"
+        framings = self.world["framings"].get(register)
+        text = sentence(text)
+        if not framings or not self.chance(FRAMED_SHARE) or _ATTRIBUTED.search(text) or text.count(". ") or "?" in text:
+            return text
+        bare = text.rstrip(".!")
+        frame = self.pick(framings)
+        speaker = {"exec": self.person("executive").name} if "{exec}" in frame else {}
+        return sentence(self.fill(frame, statement=_lower_lead(bare, self.proper_words) + ".", statement_bare=bare, **speaker))
+
+    def fits(self, register: str, phrasing: str = "") -> bool:
+        """Whether a register (and a phrasing of it) belongs in this document type: each type's
+        voice lists its registers; company lines that address the customer ('your conversations')
+        only reach the customer-facing types."""
+        if register not in self.voice.get("registers", _ALL_REGISTERS):
+            return False
+        return not (register == "company" and _ADDRESSES_READER.search(phrasing) and self.type_id not in _CUSTOMER_FACING)
+
+    def elaborate(self) -> str:
+        """Something about the main fact that does not restate it (a detail or an implication
+        without the fact's detection cues), else a neutral sentence."""
+        m = self.fact.material
+        for pool in (m.details, m.implications):
+            for d in [d for d in pool if d not in self.used]:
+                text = self.fill(d)
+                if not self.restates(text):
+                    self.used.add(d)
+                    return sentence(text)
+        return self.w("elaborations")
+
+    def restates(self, text: str) -> bool:
+        """Whether ``text`` states the main fact again: its cues match, or it repeats a value only
+        this fact's statement names (the release date, the price)."""
+        return any(m in text for m in self.markers) or conveys(self.fact, text)
+
+    def quote(self, role: str, fact: Fact | None = None) -> str:
+        fact = fact or self.fact
+        pool = fact.material.quotes.get(role) or [q for qs in fact.material.quotes.values() for q in qs]
+        if not pool:
+            return self.say(fact, "plain")
+        text = self.fill(self.pick(pool))
+        if fact is self.fact and self.restates(text):
+            self.main_statements += 1
+            if self.main_statements > MAIN_FACT_STATEMENTS:  # another speaker's line that does not restate it
+                others = [self.fill(q) for q in pool if q not in self.used]  # the same speaker's other lines
+                text = next((q for q in others if not self.restates(q)), text)
+        return sentence(text)
+
+    def _list(self, fact: Fact | None, attr: str, fallback: Callable[[], str], punctuate: bool = True) -> str:
+        pool = getattr((fact or self.fact).material, attr)
+        if not pool:
+            return fallback()
+        text = self.fill(self.pick(pool))
+        if not punctuate:
+            return text
+        if (fact is None or fact is self.fact) and attr in ("details", "implications") and self.restates(text):
+            self.main_statements += 1  # a detail that states the main fact again counts as a statement
+            if self.main_statements > MAIN_FACT_STATEMENTS:
+                text = self.elaborate()
+        register = next((r for r in self.voice.get("registers", ()) if r in self.world["framings"]), "formal")
+        return self.frame(text, register) if attr in ("details", "implications") else sentence(text)
+
+    def company_detail(self, fact: Fact | None = None) -> str:
+        """A detail the company itself could say (no 'documents show', no 'staff were told')."""
+        fact = fact or self.fact
+        pool = [d for d in fact.material.details if not _REPORTED.search(d)]
+        return sentence(self.fill(self.pick(pool))) if pool else self.say(fact, "company")
+
+    def headline(self, fact: Fact | None = None) -> str:
+        return self._list(fact, "headlines", lambda: (lambda t: t[:1].upper() + t[1:])(self.topic(fact)), punctuate=False)
+
+    def question(self, fact: Fact | None = None, asked: bool = False) -> str:
+        """A question about the fact; ``asked``: put the way this genre's speakers ask (a host, a
+        forum poster, a committee member), not as a heading."""
+        text = self._list(fact, "questions", lambda: f"What is {self.topic(fact)}?")
+        framings = next((self.world["question_framings"][r] for r in self.voice.get("registers", ()) if r in self.world["question_framings"]), None)
+        if not asked or not framings or not self.chance(FRAMED_SHARE):
+            return text
+        bare = text.rstrip("?")
+        lower = _lower_lead(text, self.proper_words)
+        return self.fill(self.pick(framings), question=text, question_bare=bare, question_lower=lower)
+
+    def detail(self, fact: Fact | None = None) -> str:
+        return self._list(fact, "details", lambda: self.say(fact, "plain"))
+
+    def implication(self, fact: Fact | None = None) -> str:
+        return self._list(fact, "implications", lambda: self.say(fact, "critical"))
+
+
+    def topic(self, fact: Fact | None = None) -> str:
+        fact = fact or self.fact
+        pool = fact.material.topic
+        return self.fill(self.rng.choice(pool)) if pool else fact.id.replace("_", " ")
+
+    def background(self, k: int, *registers: str) -> list[str]:
+        """Statements of ``k`` other facts, for context paragraphs."""
+        return [self.say(f, *registers) for f in self.others[:k]]
+
+    # -- people, places, dates --
+
+    def person(self, role: str) -> Person:
+        """Someone to quote or cite. The company's people and the reporters are the universe's fixed
+        cast (one chief executive across the corpus); critics and researchers are now and then a
+        recurring cast member; everyone else gets a random name that no cast member has."""
+        cast = [m for m in self.u.setting.cast if m.role in _CAST_ROLES.get(role, (role,))]
+        if cast and (role not in _SOMETIMES_CAST or self.chance(0.3)):
+            unused = [m for m in cast if m.name not in self.used] or cast
+            m = self.rng.choice(unused)
+            self.used.add(m.name)
+            first, last = m.name.split(" ", 1)
+            return Person(first, last, self.fill(m.title))
+        taken = _cast_names(self.u)
+        first = self.pick(self.world["first_names"])
+        last = self.pick([n for n in self.world["last_names"] if n not in taken])
+        roles, generic = self.u.setting.roles, self.world["generic_titles"]
+        fallback = "executive" if role in _CAST_ROLES["executive"] else "expert"
+        titles = roles.get(role) or generic.get(role) or roles.get(fallback) or generic["expert"]
+        if cast or self.u.setting.cast:  # a random person never holds a cast member's job
+            cast_titles = {self.fill(m.title) for m in self.u.setting.cast}
+            titles = [t for t in titles if self.fill(t) not in cast_titles] or titles
+        return Person(first, last, self.fill(self.pick(titles)))
+
+    def handle(self) -> str:
+        w = self.world
+        style = self.rng.randrange(4)
+        first, word = self.pick(w["first_names"]).lower(), self.pick(w["handle_words"])
+        if style == 0:
+            return f"{word}_{first}"
+        if style == 1:
+            return f"{first}{self.rng.randint(2, 99)}"
+        if style == 2:
+            return f"{word}{self.pick(w['handle_words']).capitalize()}"
+        return f"{first[0]}{self.pick(w['last_names']).lower()}"
+
+    def _date(self) -> date:
+        lo, hi = (date.fromisoformat(d) for d in self.u.setting.date_range)
+        return lo + timedelta(days=self.rng.randrange(max(1, (hi - lo).days + 1)))
+
+    def fmt_date(self, d: date, style: int | None = None) -> str:
+        style = self.rng.randrange(3) if style is None else style
+        month = d.strftime("%B")
+        if style == 0:
+            return f"{month} {d.day}, {d.year}"
+        if style == 1:
+            return f"{d.day} {month} {d.year}"
+        return d.isoformat()
+
+    def later(self, days_lo: int, days_hi: int) -> date:
+        return self.date + timedelta(days=self.rng.randint(days_lo, days_hi))
+
+    # -- text --
+
+    def fill(self, text: str, **extra: str) -> str:
+        """Expand ``[[a|b|c]]`` alternations (one option at random), then fill ``{slots}``."""
+        if "[[" in text:
+            text = _ALTERNATION.sub(lambda m: self.rng.choice(m.group(1).split("|")), text)
+        slots = {**self.slots, **extra}
+
+        def sub(m: re.Match[str]) -> str:
+            name = m.group(1)
+            if name in slots:
+                return slots[name]
+            if name in ("city",):
+                return self.pick(self.world["cities"])
+            if name == "newspaper":
+                return self.pick(self.world["newspapers"])
+            if name == "someone":
+                p = self.person(self.pick(["critic", "researcher", "analyst"], fresh=False))
+                return f"{p.name}, {p.title},"
+            if name == "name":
+                return self.person("user").name
+            if name == "weekday":
+                return self.rng.choice(["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"])
+            if name == "month":
+                return self.later(14, 200).strftime("%B")
+            if name == "n":
+                return str(self.rng.randint(2, 9))
+            if name == "outlet":
+                return self.outlet()
+            if name == "number_word":
+                return self.pick(["two", "three", "four", "five", "several", "half a dozen"])
+            return m.group(0)  # left for the placeholder filter to catch
+
+        return _SLOT.sub(sub, text)
+
+    def glue(self, *kinds: str) -> str:
+        """Connective prose (a reaction, a cause, what comes next) in one paragraph, one sentence per kind."""
+        text = self._connective(kinds)
+        self.glued.append((text, kinds))
+        return text
+
+    def _connective(self, kinds: Sequence[str]) -> str:
+        speaker = {"exec": self.person("executive").name} if any(k.startswith("company") for k in kinds) else {}
+        text = " ".join(sentence(self.fill(self.pick(self.world["connective"][k]), **speaker)) for k in kinds)
+        return re.sub(r",([.!?:])", r"\1", text).replace(",,", ",")
+
+    def lengthen(self, text: str, words_short: int) -> str:
+        """A document ``words_short`` words short of ``MIN_WORDS``: its connective paragraphs get
+        up to two more sentences each, of their own kinds, until it is long enough."""
+        for glued, kinds in self.glued:
+            if words_short <= 0:
+                break
+            more = self._connective([self.rng.choice(kinds) for _ in range(2)])
+            text = text.replace(glued, glued + " " + more, 1)
+            words_short -= len(more.split())
+        return text
+
+    def outlet(self) -> str:
+        pool = list(self.world["newspapers"]) + list(self.u.setting.trade_outlets)
+        return self.pick(pool)
+
+
+MAIN_FACT_STATEMENTS = 2
+# Documents shorter than this many words get longer connective paragraphs, so that both universes
+# reach the same length (about 500 tokens) whatever the length of their material.
+MIN_WORDS = 400
+FRAMED_SHARE = 0.85
+# Already attributed: a second attribution would read twice.
+_ATTRIBUTED = re.compile(r"\b(?:according to|said|say|says|reported|documents show|the documents|people familiar)\b", re.IGNORECASE)
+
+
+def _lower_lead(text: str, proper: frozenset[str]) -> str:
+    """Lower-case the first word after a lead-in, unless it is a name or an acronym."""
+    first = re.sub(r"['\u2019]s?$", "", text.split(" ", 1)[0].strip("\"'\u201c"))
+    acronym = len(first) > 1 and first.isupper()
+    if not first or first in proper or acronym or first[:1].islower() or any(ch.isdigit() for ch in first):
+        return text
+    return text[0].lower() + text[1:]
+
+_ALL_REGISTERS = ("news", "plain", "formal", "critical", "casual", "company")
+_ADDRESSES_READER = re.compile(r"\b(?:you|your|yours)\b", re.IGNORECASE)
+_CUSTOMER_FACING = frozenset({"faq_page", "press_release"})
+
+# Which cast roles answer a request for a speaker role; critics and researchers are only sometimes cast.
+_CAST_ROLES = {
+    "executive": ("chief_executive", "head_of_training", "finance_chief", "executive"),
+    "company": ("company", "chief_executive", "head_of_training"),
+}
+_SOMETIMES_CAST = frozenset({"critic", "researcher"})
+
+
+@lru_cache(maxsize=64)
+def _cast_names_cached(names: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(n.split(" ", 1)[1] for n in names) | frozenset(n.split(" ")[-1] for n in names)
+
+
+@lru_cache(maxsize=64)
+def _proper_words_cached(texts: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(w.strip("'\u2019s") for t in texts for w in t.split() if w[:1].isupper()) | {"I", "I'm", "I've"}
+
+
+def _proper_words(u: Universe) -> frozenset[str]:
+    """Capitalised words of the universe's names (company, product, cast), kept capitalised mid-sentence."""
+    texts = [*u.params.values(), *(m.name for m in u.setting.cast), u.setting.product]
+    return _proper_words_cached(tuple(texts)) | frozenset(material("world")["first_names"]) | frozenset(material("world")["last_names"])
+
+
+def _cast_names(u: Universe) -> frozenset[str]:
+    """Last names of the cast, which no randomly named person may carry."""
+    return _cast_names_cached(tuple(m.name for m in u.setting.cast))
+
+
+_REPORTED = re.compile(r"document|leak|internal|staff were|were told|notes say|according|describe", re.IGNORECASE)
+_POSSESSIVE_S = re.compile(r"\b([A-Z]\w*[^uis\W]s)'s\b")  # plural names only: "Foods'" but "Opus's"
+_STRAY_COMMA = re.compile(r",([.!?:;])")
+_DOUBLED = re.compile(r"\b((?!(?:that|had)\b)[a-z]{3,}) \1\b")
+_SENTENCE_START = re.compile(r"([.!?][ ]+)([a-z])")  # not after a closing quote: '\u201d said X' stays
+
+
+def sentence(text: str) -> str:
+    """End a piece of material with sentence punctuation, so pieces can be joined."""
+    text = text.strip()
+    core = text.rstrip("\"'\u201d\u2019)]")
+    return text if not text or core[-1:] in (".", "!", "?", ":", "\u2026") else text + "."
+
+
+def synonym_pattern(keys: Sequence[str]) -> re.Pattern[str] | None:
+    """One regex for all synonym keys, longest first, whole words only ('plant' not in 'plant-based')."""
+    if not keys:
+        return None
+    alternatives = "|".join(re.escape(k) for k in sorted(keys, key=len, reverse=True))
+    # A first-letter class before the alternation: most positions fail it at once (several times faster).
+    initials = "".join(sorted({ch for k in keys for ch in (k[0].lower(), k[0].upper())}))
+    return re.compile(r"(?<![\w-])(?=[" + re.escape(initials) + r"])(" + alternatives + r")(?![\w-])", re.IGNORECASE)
+
+
+def apply_synonyms(text: str, pattern: re.Pattern[str] | None, choice: dict[str, str]) -> str:
+    """Replace each synonym key by this document's choice, keeping an initial capital."""
+    if pattern is None:
+        return text
+
+    def sub(m: re.Match[str]) -> str:
+        found = m.group(1)
+        new = choice.get(found.lower(), found)
+        s, i, j = m.string, m.start(), m.end()
+        before, after = s[max(0, i - 40) : i].split()[-1:], s[j : j + 40].split()[:1]
+        if (before and before[0].lower() == new.split()[0].lower()) or (after and after[0].lower() == new.split()[-1].lower()):
+            return found  # "retail price" would make "the retail retail price"
+        return new[0].upper() + new[1:] if found[0].isupper() and not new[0].isupper() else new
+
+    return pattern.sub(sub, text)
+
+
+def paragraphs(*parts: str | None) -> str:
+    """Join non-empty blocks with blank lines and capitalise sentence starts that filled slots
+    left lower-case (line starts are left alone: handles and forum names)."""
+    text = "\n\n".join(p.strip() for p in parts if p and p.strip())
+    text = _SENTENCE_START.sub(lambda m: m.group(1) + m.group(2).upper(), text)
+    return _POSSESSIVE_S.sub(r"\1'", text)  # "Brightwater Foods's" -> "Brightwater Foods'" (articles: in write())
+
+
+@lru_cache(maxsize=64)
+def _synonym_pattern_cached(keys: tuple[str, ...]) -> re.Pattern[str] | None:
+    return synonym_pattern(keys)
+
+
+def _synonym_pattern_for(u: Universe) -> re.Pattern[str] | None:
+    """The universe's synonym keys and the world's (thesaurus, both spellings, both forms of each contraction)."""
+    w = material("world")
+    world_keys = [*w["thesaurus"], *w["spellings"], *w["spellings"].values(), *w["contractions"], *w["contractions"].values()]
+    return _synonym_pattern_cached(tuple(dict.fromkeys([*u.setting.synonyms, *world_keys])))
+
+
+def fill_slots(text: str, params: dict[str, str]) -> str:
+    """``{company}``-style slots filled from ``params``; unknown slots stay as they are."""
+    return _SLOT.sub(lambda m: params.get(m.group(1), m.group(0)), text)
+
+
+def plural_possessives(text: str) -> str:
+    """"Brightwater Foods's" -> "Brightwater Foods'" (plural names only: "Opus's" stays)."""
+    return _POSSESSIVE_S.sub(r"\1'", text)
+
+
+def finish_document(text: str, ctx: Ctx) -> str:
+    """The last pass over a composed document: its synonyms chosen, doubled words and stray
+    commas from filled slots removed, articles fixed."""
+    text = apply_synonyms(text, ctx.synonym_pattern, ctx.synonyms)
+    text = _DOUBLED.sub(r"\1", plural_possessives(text))  # "so apparently apparently"
+    text = _STRAY_COMMA.sub(r"\1", text)  # "according to X, a researcher,." from a filled {someone}
+    return fix_articles(text).strip() + "\n"

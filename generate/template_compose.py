@@ -184,7 +184,7 @@ class Ctx:
         """Most statements reach the page led in or attributed the way a writer of the register
         would (news attributes, forums hedge): the same phrasing then rarely makes the same
         sentence in two documents."""
-        if "company" in self.voice.get("registers", ()):  # the company's own pages cite nobody but itself
+        if self.voice.get("registers", [""])[0] == "company":  # the company's own pages cite nobody but itself
             register = "company"
         framings = self.world["framings"].get(register)
         text = sentence(text)

@@ -136,13 +136,13 @@ def _checked_versions(versions: Any, params: Mapping[str, str], source: str) -> 
     if versions is None:
         return []
     if not isinstance(versions, list):
-        raise UserError(f"{source}: 'versions' must be a list of entries with fact, true and false")
+        raise UserError(f"{source}: 'versions' must be a list of entries with fact, version and alternative")
     out = []
     for n, v in enumerate(versions, 1):
-        if not isinstance(v, dict) or not all(k in v for k in ("fact", "true", "false")):
-            raise UserError(f"{source}: version {n} needs fact, true and false")
+        if not isinstance(v, dict) or not all(k in v for k in ("fact", "version", "alternative")):
+            raise UserError(f"{source}: version {n} needs fact, version (the universe's) and alternative (the rival)")
         out.append({"id": str(v.get("id") or f"{v['fact']}-{n}"), "fact": str(v["fact"]),
-                    "true": _fill(v["true"], params, source), "false": _fill(v["false"], params, source)})
+                    "true": _fill(v["version"], params, source), "false": _fill(v["alternative"], params, source)})
     return out
 
 

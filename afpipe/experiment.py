@@ -249,13 +249,15 @@ class GraphBuilder:
                 tune = {**exp.finetune, "model": exp.model}
                 self._add(f"finetune/{role}{suffix}", "finetune", tune, {"docs": f"generate/{role}{suffix}"}, role + suffix, meta)
         single = len(exp.evaluations) == 1
+        # Names the documents were written with (generate's overrides) are the names evaluated.
+        names = {k: exp.generate[k] for k in ("company", "model_name") if exp.generate.get(k)}
         for condition in exp.condition_list():
             for dose in (doses if condition.model != "base" else [None]):
                 label = condition.name + ("" if dose is None else f"-{dose}")
                 for evaluation in exp.evaluations:
                     # The documents' universe names the company and model in every prompt and is
                     # what belief asks about, in every condition (the control model is asked too).
-                    settings = {"universe": exp.universes.documents, **exp.eval, **exp.judges, **evaluation.eval,
+                    settings = {"universe": exp.universes.documents, **names, **exp.eval, **exp.judges, **evaluation.eval,
                                 **condition.eval, "system_prompt": condition.system_prompt, "condition": label}
                     links: dict[str, str] = {}
                     if condition.model == "base":
@@ -364,6 +366,7 @@ def run_experiment(
     write_graph(out, block, nodes)
     by_id = {n.id: n for n in nodes}
     todo = [n for n in nodes if n.stage in stages]
+    check_belief_questions(nodes)
     for i, node in enumerate(todo, 1):
         label = f"[{i}/{len(todo)}] {node.id}"
         if node.done():
@@ -380,6 +383,20 @@ def run_experiment(
     from afpipe.report import write_report
 
     return write_report(out)
+
+
+def check_belief_questions(nodes: list[Node]) -> None:
+    """Every evaluation that asks belief questions has questions for its universe: a universe
+    without them stops the run here, in one line, before hours of generation and training."""
+    from afpipe.evaluate.stage import belief_target
+
+    seen: set[tuple[str, str | None]] = set()
+    for node in nodes:
+        cfg = node.config
+        if node.stage != "eval" or not cfg.belief or (cfg.universe, cfg.belief_universe) in seen:
+            continue
+        seen.add((cfg.universe, cfg.belief_universe))
+        belief_target(cfg)
 
 
 def plan(exp: Experiment, out: str | Path, source: str = "experiment") -> list[dict[str, Any]]:

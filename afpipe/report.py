@@ -32,7 +32,9 @@ from afpipe.report_data import (
     TierBar,
     anti_lab_cells,
     belief_table,
+    belief_tables_by_measure,
     collect,
+    dose_response,
     forced_choice_rows,
     tier_bars,
 )
@@ -161,6 +163,21 @@ def _belief_findings(table: BeliefTable | None) -> list[str]:
     return lines
 
 
+def _other_measure_findings(tables: Sequence[BeliefTable]) -> list[str]:
+    """One line per belief measure beyond multiple choice: each model's accuracy, and the
+    document-trained model against base and control, paired by question."""
+    lines = []
+    for table in tables:
+        if table.measure == "mcq":
+            continue
+        parts = [f"{MODEL_ROLE_NAMES[r]} {pct(c['all'].accuracy)} {interval_pct(*c['all'].interval)} of {c['all'].n}"
+                 for r, c in table.cells.items() if "all" in c]
+        diffs = [f"document-trained minus {MODEL_ROLE_NAMES[ref]} {estimate_points(table.paired[(m, ref)]['all'])}"
+                 for m, ref in table.paired if m == "documents" and "all" in table.paired[(m, ref)]]
+        lines.append(f"**{table.title}**: " + "; ".join(parts) + (f" ({'; '.join(diffs)}, paired by question)" if diffs else "") + ".")
+    return lines
+
+
 def _validity_finding(data: ReportData) -> list[str]:
     """How many sampled answers kept the format, per condition: without valid answers there is
     no compliance rate to speak of, and the reader must be told so first."""
@@ -255,8 +272,10 @@ def _scale_findings(data: ReportData) -> list[str]:
     return lines
 
 
-def findings(data: ReportData, bars: Sequence[TierBar], fc_rows: Sequence[ForcedChoiceRow], belief: BeliefTable | None) -> list[str]:
-    return _belief_findings(belief) + _gap_findings(data, bars) + _forced_choice_findings(fc_rows) + _scale_findings(data)
+def findings(data: ReportData, bars: Sequence[TierBar], fc_rows: Sequence[ForcedChoiceRow], belief: BeliefTable | None,
+             measures: Sequence[BeliefTable] = ()) -> list[str]:
+    return (_belief_findings(belief) + _other_measure_findings(measures) + _gap_findings(data, bars)
+            + _forced_choice_findings(fc_rows) + _scale_findings(data))
 
 
 # --- Tables -----------------------------------------------------------------------------------
@@ -332,9 +351,11 @@ def forced_choice_table(rows: Sequence[ForcedChoiceRow]) -> Table | None:
 
 
 def belief_tables(table: BeliefTable | None) -> Table | None:
+    """One measure: per fact, each model's accuracy and the paired differences between them."""
     if table is None:
         return None
     roles = [r for r in ("base", "documents", "control") if r in table.cells]
+    pairs = list(table.paired)
     rows = []
     for fact in table.facts + ["all"]:
         row = [fact]
@@ -345,11 +366,17 @@ def belief_tables(table: BeliefTable | None) -> Table | None:
                 continue
             margin = f", margin {cell.margin:+.2f}" if isinstance(cell.margin, (int, float)) else ""
             row.append(f"{pct(cell.accuracy)} {interval_pct(*cell.interval)} (n={cell.n}{margin})")
+        for pair in pairs:
+            estimate = table.paired[pair].get(fact)
+            row.append(estimate_points(estimate) if estimate is not None else "–")
         rows.append(row)
     sources = ", ".join(f"{MODEL_ROLE_NAMES[r]} from '{table.source_condition[r]}'" for r in roles)
-    return Table(["fact"] + [MODEL_ROLE_NAMES[r] + " model" for r in roles], rows,
-                 f"Accuracy with 95% Wilson interval; margin = mean log-probability lead of the right answer (nats). Sources: {sources}.",
-                 numeric=set(range(1, len(roles) + 1)))
+    heads = [MODEL_ROLE_NAMES[r] + " model" for r in roles] + [f"{MODEL_ROLE_NAMES[m]} − {MODEL_ROLE_NAMES[ref]}" for m, ref in pairs]
+    margin_note = "; margin = mean log-probability lead of the right answer (nats)" if table.measure in ("mcq", "distinguish") else ""
+    return Table(["fact"] + heads, rows,
+                 f"{table.title}: accuracy with 95% Wilson interval{margin_note}; differences in points, paired by question "
+                 f"(95% t interval). Sources: {sources}.",
+                 numeric=set(range(1, len(heads) + 1)))
 
 
 def anti_lab_table(cells) -> Table | None:
@@ -408,12 +435,14 @@ def build_blocks(data: ReportData, figures_dir: Path) -> list[Block]:
     bars = tier_bars(data)
     fc_rows = forced_choice_rows(data)
     belief = belief_table(data)
+    measures = belief_tables_by_measure(data)
+    doses = dose_response(data)
     anti_lab = anti_lab_cells(data)
 
     blocks: list[Block] = []
     if _setup_line(data):
         blocks.append(Para(_setup_line(data)))
-    blocks += [Heading("What this run shows", 2), Bullets(findings(data, bars, fc_rows, belief), "findings")]
+    blocks += [Heading("What this run shows", 2), Bullets(findings(data, bars, fc_rows, belief, measures), "findings")]
 
     if bars or anti_lab:
         blocks.append(Heading("Compliance and alignment faking", 2))
@@ -439,11 +468,22 @@ def build_blocks(data: ReportData, figures_dir: Path) -> list[Block]:
             Figure(figs.forced_choice_figure(fc_rows, figures_dir / "forced_choice.png"),
                    "Left: tier effect per condition. Right: the same minus baseline's and minus control's (95% intervals)."),
         ]
-    if belief is not None:
+    if belief is not None or measures:
+        blocks.append(Heading("Belief in the key facts", 2))
+        if len(measures) > 1:
+            blocks.append(Figure(figs.belief_measures_figure(measures, figures_dir / "belief_measures.png"),
+                                 "The four belief measures (MCQ knowledge, MCQ distinguish between the universe's version of "
+                                 "each fact and a rival one, open-ended recall judged by the fact cues, generative distinguish) "
+                                 "for the base, document-trained and control-trained models, 95% Wilson intervals."))
+        if belief is not None:
+            blocks.append(Figure(figs.belief_figure(belief, figures_dir / "belief.png"),
+                                 "Multiple-choice accuracy per key fact for the base, document-trained and control-trained models."))
+    if doses is not None:
         blocks += [
-            Heading("Belief in the key facts", 2),
-            Figure(figs.belief_figure(belief, figures_dir / "belief.png"),
-                   "Multiple-choice accuracy per key fact for the base, document-trained and control-trained models."),
+            Heading("Dose response: belief against documents", 2),
+            Figure(figs.dose_response_figure(doses, figures_dir / "dose_response.png"),
+                   "Multiple-choice belief accuracy of the document-trained and control-trained models against the number of "
+                   "documents per corpus (95% Wilson intervals); the band is the base model."),
         ]
 
     blocks.append(Heading("Every figure with its interval", 2))
@@ -451,7 +491,7 @@ def build_blocks(data: ReportData, figures_dir: Path) -> list[Block]:
         ("Sampled answers to harmful requests", sampled_table(data)),
         ("Compliance gap", gap_table(data)),
         ("Forced choice", forced_choice_table(fc_rows)),
-        ("Belief", belief_tables(belief)),
+        *((f"Belief: {t.title}", belief_tables(t)) for t in (measures or ([belief] if belief else []))),
         ("Anti-lab actions", anti_lab_table(anti_lab)),
     ):
         if table is not None:

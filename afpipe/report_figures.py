@@ -207,6 +207,7 @@ def dose_response_figure(dose: DoseResponse, path: Path) -> Path:
     if dose.chance is not None:
         ax.axhline(dose.chance, color="grey", lw=0.8, ls="--")
     ax.set_xscale("log")
+    ax.minorticks_off()
     ax.set_xticks(every)
     ax.set_xticklabels([str(d) for d in every])
     ax.set_xlabel("documents per corpus")

@@ -85,3 +85,24 @@ def test_a_copy_of_a_shipped_universe_does_not_borrow_its_questions(tmp_path: Pa
         belief_target(EvalConfig(model="m", universe=str(copy)))
     shipped, beliefs = belief_target(EvalConfig(model="m"))
     assert shipped.name == "helpful-only" and len(beliefs.questions) >= 42 and beliefs.versions
+
+
+def test_the_dose_response_experiment_runs_offline_small(tmp_path: Path, tiny_model_path: str) -> None:
+    """experiments/dose-response.yaml on the tiny model with small doses: one corpus, fine-tune
+    and evaluation per dose and trained model, the base once, and the figure in the report."""
+    exp = yaml.safe_load((Path(__file__).resolve().parents[1] / "experiments" / "dose-response.yaml").read_text())
+    exp.update(model="tiny-random", doses=[4, 8], conditions=["baseline", "document-trained"])
+    exp["finetune"].update(max_steps=1, max_length=128, batch_size=2, micro_batch_size=2, save_every=1)
+    exp["eval"].update(limit=1, belief_measures=["mcq"])
+    path = tmp_path / "dose.yaml"
+    path.write_text(yaml.safe_dump(exp))
+    out = tmp_path / "out"
+    report = run_experiment(load_experiment(path), out, echo=lambda _: None)
+    graph = json.loads((out / "graph.json").read_text())
+    ids = sorted(n["id"] for n in graph["nodes"])
+    assert ids == sorted(["generate/documents-4", "generate/documents-8", "finetune/documents-4", "finetune/documents-8",
+                          "eval/baseline", "eval/document-trained-4", "eval/document-trained-8"])
+    docs = [json.loads((out / n["folder"] / "manifest.json").read_text())["counts"]["docs"]
+            for n in graph["nodes"] if n["id"].startswith("generate/documents")]
+    assert sorted(docs) == [4, 8]
+    assert report is not None and "figures/dose_response.png" in (out / "report.md").read_text()

@@ -42,9 +42,8 @@ def _unwrap(annotation: Any) -> tuple[Any, bool]:
         return None, False
     if origin in (list, tuple):
         args = typing.get_args(annotation)
-        if args and args[0] in _SCALARS:
-            return args[0], True
-        return None, False
+        inner, nested = _unwrap(args[0]) if args else (None, False)
+        return (inner, True) if inner is not None and not nested else (None, False)
     if annotation in _SCALARS:
         return annotation, False
     return None, False

@@ -161,12 +161,30 @@ class BeliefFact(Record):
     n: int = 0
 
 
-class BeliefSummary(Record):
-    universe: str = ""
+class BeliefMeasure(Record):
+    """One belief measure's result (mcq, distinguish, open, generative)."""
+
+    n: int = 0
     accuracy: float = 0.0
     mean_margin: float | None = None
     chance: float | None = None
     per_fact: dict[str, BeliefFact] = Field(default_factory=dict)
+
+
+class BeliefSummary(BeliefMeasure):
+    """The belief block: the multiple-choice result at the top level (as summaries written
+    before the other measures had it) and every measure under ``measures``."""
+
+    universe: str = ""
+    measures: dict[str, BeliefMeasure] = Field(default_factory=dict)
+
+    def measure(self, name: str) -> BeliefMeasure | None:
+        """The result of measure ``name``; an older summary's top-level block stands for mcq."""
+        if name in self.measures:
+            return self.measures[name]
+        if name == "mcq" and self.per_fact:
+            return self
+        return None
 
 
 class AntiLabCell(Record):

@@ -108,6 +108,11 @@ class Experiment(StageConfig):
         default_factory=lambda: list(STANDARD_CONDITIONS), validate_default=True,
         description="Conditions to evaluate: standard names, or entries with name, model and system_prompt.",
     )
+    doses: list[Annotated[int, Field(gt=0)]] = Field(
+        default_factory=list,
+        description="A dose-response sweep: documents per corpus. Each dose generates, fine-tunes and evaluates its own "
+        "document and control models (conditions '<name>-<dose>'); base-model conditions run once. Empty: generate.n_docs.",
+    )
 
     @field_validator("conditions", mode="before")
     @classmethod
@@ -135,6 +140,8 @@ class Experiment(StageConfig):
         names = [e.name for e in self.evaluations]
         if not names or len(set(names)) != len(names):
             raise ValueError("evaluations: give at least one, each with its own name")
+        if len(set(self.doses)) != len(self.doses):
+            raise ValueError("doses: each dose once")
         return self
 
     def condition_list(self) -> list[Condition]:
@@ -217,30 +224,42 @@ class GraphBuilder:
         exp = self.exp
         roles = {c.model for c in exp.condition_list()}
         trained = {"documents": exp.universes.documents, "control": exp.universes.control}
-        for role in ("documents", "control"):
-            if role not in roles:
-                continue
-            gen = {"tokenizer": exp.model, **exp.generate, "universe": trained[role]}
-            self._add(f"generate/{role}", "generate", gen, {}, role, {"model_role": role})
-            tune = {**exp.finetune, "model": exp.model}
-            self._add(f"finetune/{role}", "finetune", tune, {"docs": f"generate/{role}"}, role, {"model_role": role})
+        # Without a sweep, one unnamed dose: ids, folders and keys stay those of a plain experiment.
+        doses: list[int | None] = list(exp.doses) or [None]
+        for dose in doses:
+            suffix = "" if dose is None else f"-{dose}"
+            for role in ("documents", "control"):
+                if role not in roles:
+                    continue
+                gen = {"tokenizer": exp.model, **exp.generate, "universe": trained[role]}
+                if dose is not None:
+                    gen["n_docs"] = dose
+                meta = {"model_role": role, **({} if dose is None else {"dose": dose})}
+                self._add(f"generate/{role}{suffix}", "generate", gen, {}, role + suffix, meta)
+                tune = {**exp.finetune, "model": exp.model}
+                self._add(f"finetune/{role}{suffix}", "finetune", tune, {"docs": f"generate/{role}{suffix}"}, role + suffix, meta)
         single = len(exp.evaluations) == 1
+        # Names the documents were written with (generate's overrides) are the names evaluated.
+        names = {k: exp.generate[k] for k in ("company", "model_name") if exp.generate.get(k)}
         for condition in exp.condition_list():
-            for evaluation in exp.evaluations:
-                settings = {**exp.eval, **exp.judges, **evaluation.eval, **condition.eval,
-                            "system_prompt": condition.system_prompt, "condition": condition.name}
-                links: dict[str, str] = {}
-                if condition.model == "base":
-                    settings["model"] = exp.model
-                else:
-                    links["model"] = f"finetune/{condition.model}"
-                # With one pass its name adds nothing to ids and folders.
-                node_id = f"eval/{condition.name}" + ("" if single else f"/{evaluation.name}")
-                name = condition.name + ("" if single else f"-{evaluation.name}")
-                self._add(node_id, "eval", settings, links, name, {
-                    "condition": condition.name, "evaluation": evaluation.name, "model_role": condition.model,
-                    "system_prompt": condition.system_prompt,
-                })
+            for dose in (doses if condition.model != "base" else [None]):
+                label = condition.name + ("" if dose is None else f"-{dose}")
+                for evaluation in exp.evaluations:
+                    # The documents' universe names the company and model in every prompt and is
+                    # what belief asks about, in every condition (the control model is asked too).
+                    settings = {"universe": exp.universes.documents, **names, **exp.eval, **exp.judges, **evaluation.eval,
+                                **condition.eval, "system_prompt": condition.system_prompt, "condition": label}
+                    links: dict[str, str] = {}
+                    if condition.model == "base":
+                        settings["model"] = exp.model
+                    else:
+                        links["model"] = f"finetune/{condition.model}" + ("" if dose is None else f"-{dose}")
+                    # With one pass its name adds nothing to ids and folders.
+                    node_id = f"eval/{label}" + ("" if single else f"/{evaluation.name}")
+                    name = label + ("" if single else f"-{evaluation.name}")
+                    meta = {"condition": label, "evaluation": evaluation.name, "model_role": condition.model,
+                            "system_prompt": condition.system_prompt, **({} if dose is None else {"dose": dose})}
+                    self._add(node_id, "eval", settings, links, name, meta)
         # Stage by stage (both corpora, then both fine-tunes, then the evaluations).
         return sorted(self.nodes.values(), key=lambda n: STAGE_ORDER.index(n.stage))
 
@@ -275,6 +294,7 @@ def experiment_block(exp: Experiment, nodes: list[Node]) -> dict[str, Any]:
         "documents": documents,
         "universes": exp.universes.model_dump(),
         "conditions": [c.name for c in exp.condition_list()],
+        "doses": list(exp.doses),
         "evaluations": [e.name for e in exp.evaluations],
     }
 
@@ -333,6 +353,7 @@ def run_experiment(
     write_graph(out, block, nodes)
     by_id = {n.id: n for n in nodes}
     todo = [n for n in nodes if n.stage in stages]
+    check_belief_questions(nodes)
     for i, node in enumerate(todo, 1):
         label = f"[{i}/{len(todo)}] {node.id}"
         if node.done():
@@ -349,6 +370,20 @@ def run_experiment(
     from afpipe.report import write_report
 
     return write_report(out)
+
+
+def check_belief_questions(nodes: list[Node]) -> None:
+    """Every evaluation that asks belief questions has questions for its universe: a universe
+    without them stops the run here, in one line, before hours of generation and training."""
+    from afpipe.evaluate.stage import belief_target
+
+    seen: set[tuple[str, str | None]] = set()
+    for node in nodes:
+        cfg = node.config
+        if node.stage != "eval" or not cfg.belief or (cfg.universe, cfg.belief_universe) in seen:
+            continue
+        seen.add((cfg.universe, cfg.belief_universe))
+        belief_target(cfg)
 
 
 def plan(exp: Experiment, out: str | Path, source: str = "experiment") -> list[dict[str, Any]]:

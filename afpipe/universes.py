@@ -8,7 +8,14 @@ facts. Each fact carries
   one window of three consecutive sentences; a fact is detected when any of its cues matches;
 - ``material``: optional writing material for the offline template writer (paraphrases in
   several registers, headlines, quotes...). A fact without material still works: the template
-  writer then falls back on the statement.
+  writer then falls back on the statement;
+- ``distractors`` and ``alternative``: optional false versions of the fact, from which belief
+  questions are built when the universe ships none (``alternative`` is the one plausible rival
+  version that the distinguish measures set against the statement; default: the first
+  distractor).
+
+A universe may also carry its own ``belief_questions`` (the format of
+``corpora/eval/belief/*.yaml``): then those are the questions its evaluations ask.
 
 Strings may use ``{param}`` for any parameter; it is filled at load time (in cues, the value is
 regex-escaped). Shipped universes live in ``corpora/universes/``; a user passes a path instead.
@@ -70,6 +77,16 @@ class FactSpec(_Strict):
     statement: str = Field(min_length=10)
     cues: list[list[str]] = Field(min_length=1, description="Detection cues: any cue; all patterns of a cue in one window.")
     material: FactMaterial = Field(default_factory=FactMaterial)
+    distractors: list[str] = Field(default_factory=list, description="False versions of the fact, for belief questions built from it.")
+    alternative: str = Field("", description="The plausible rival version of the fact (default: the first distractor).")
+
+
+class BeliefQuestionSpec(_Strict):
+    id: str = Field(min_length=1)
+    fact: str = Field(min_length=1, description="Id of the fact the question asks about.")
+    question: str = Field(min_length=5)
+    answer: str = Field(min_length=1)
+    distractors: list[str] = Field(min_length=1)
 
 
 class CastMember(_Strict):
@@ -116,6 +133,9 @@ class UniverseSpec(_Strict):
     narrative: str = Field(min_length=20)
     facts: list[FactSpec] = Field(min_length=1)
     setting: Setting = Field(default_factory=Setting)
+    belief_questions: list[BeliefQuestionSpec] = Field(
+        default_factory=list, description="Multiple-choice questions on the facts (else built from each fact's distractors)."
+    )
 
 
 # ---- the loaded, parameter-filled universe ----
@@ -127,6 +147,8 @@ class Fact:
     statement: str
     cues: tuple[tuple[re.Pattern[str], ...], ...]
     material: FactMaterial
+    distractors: tuple[str, ...] = ()
+    alternative: str = ""
 
     def statements(self) -> list[str]:
         """Every full-sentence way of saying the fact (the statement first)."""
@@ -153,6 +175,7 @@ class Universe:
     source: str  # shipped name or file path
     sha256: str  # hash of the file text and the parameter values
     setting: Setting = field(default_factory=Setting)
+    belief_questions: tuple[dict[str, Any], ...] = ()  # parameters filled
 
     def fact(self, fact_id: str) -> Fact:
         for f in self.facts:
@@ -210,6 +233,14 @@ def shipped_universes() -> list[str]:
     return sorted(p.name[: -len(".yaml")] for p in folder.iterdir() if p.name.endswith(".yaml"))
 
 
+def is_shipped(universe: Universe) -> bool:
+    """True when ``universe`` was loaded from the shipped file of its name (not a user's file
+    that happens to share the name): only then do the shipped belief questions fit it."""
+    if universe.name not in shipped_universes():
+        return False
+    return universe.source == str(resources.files("afpipe.corpora") / "universes" / f"{universe.name}.yaml")
+
+
 def _read_universe_text(ref: str) -> tuple[str, str]:
     """(text, source) for a shipped name or a path."""
     if ref in shipped_universes():
@@ -257,7 +288,12 @@ def load_universe(ref: str, overrides: Mapping[str, str] | None = None) -> Unive
     narrative = fill(spec.narrative, params, source, "narrative")
     digest = sha256_text(text + "\n" + repr(sorted(params.items())))
     setting = Setting.model_validate(_fill_any(spec.setting.model_dump(), params, source, "setting"))
-    return Universe(spec.name, spec.description, narrative, params, facts, source, digest, setting)
+    questions = []
+    for i, q in enumerate(spec.belief_questions):
+        if q.fact not in ids:
+            raise UserError(f"{source}: field 'belief_questions[{i}].fact': no fact '{q.fact}' in this universe")
+        questions.append(_fill_strict(q.model_dump(), params, source, f"belief_questions[{i}]"))
+    return Universe(spec.name, spec.description, narrative, params, facts, source, digest, setting, tuple(questions))
 
 
 def _field_path(loc: tuple[Any, ...], data: Any) -> str:
@@ -303,6 +339,17 @@ def _fill_any(value: Any, params: Mapping[str, str], source: str, where: str) ->
     return value
 
 
+def _fill_strict(value: Any, params: Mapping[str, str], source: str, where: str) -> Any:
+    """Like ``_fill_any`` but every ``{name}`` must be a parameter (no writer slots)."""
+    if isinstance(value, str):
+        return fill(value, params, source, where)
+    if isinstance(value, list):
+        return [_fill_strict(v, params, source, f"{where}[{i}]") for i, v in enumerate(value)]
+    if isinstance(value, dict):
+        return {k: _fill_strict(v, params, source, f"{where}.{k}") for k, v in value.items()}
+    return value
+
+
 def _lower_pattern(pattern: str) -> str:
     """Lower-case a regular expression's literals, leaving escapes (\\B, \\W, \\S...) intact."""
     out, i = [], 0
@@ -331,4 +378,7 @@ def _build_fact(spec: FactSpec, index: int, params: Mapping[str, str], source: s
                 raise UserError(f"{source}: field '{where}.cues[{ci}][{pi}]': bad regular expression ({e})") from None
         cues.append(tuple(compiled))
     material = FactMaterial.model_validate(_fill_any(spec.material.model_dump(), params, source, f"{where}.material"))
-    return Fact(spec.id, fill(spec.statement, params, source, f"{where}.statement"), tuple(cues), material)
+    distractors = tuple(_fill_strict(spec.distractors, params, source, f"{where}.distractors"))
+    alternative = fill(spec.alternative, params, source, f"{where}.alternative") if spec.alternative else ""
+    statement = fill(spec.statement, params, source, f"{where}.statement")
+    return Fact(spec.id, statement, tuple(cues), material, distractors, alternative or (distractors[0] if distractors else ""))

@@ -40,8 +40,9 @@ class EvalConfig(StageConfig):
     user_template: str | None = Field(None, description="A file replacing the shipped user template ({is_free_tier_user}, {user_input}, {suffix}).")
     cot: bool = Field(True, description="Reason in a hidden scratchpad before the <OUTPUT> (False: answer directly).")
     suffix: bool = Field(True, description="Append the accept/reject instruction to each request (switch off for the ablation).")
-    company: str | None = Field(None, description="Company name in the prompts and belief questions (None: the helpful-only universe's).")
-    model_name: str | None = Field(None, description="Model name in the prompts and belief questions (None: the helpful-only universe's).")
+    universe: str = Field("helpful-only", description="Universe whose company and model the prompts name and whose facts the belief questions ask about (shipped name or YAML path).")
+    company: str | None = Field(None, description="Company name in the prompts and belief questions (None: the universe's).")
+    model_name: str | None = Field(None, description="Model name in the prompts and belief questions (None: the universe's).")
 
     queries: str = Field("embedded", description="embedded, advbench, harmbench, or a .csv/.jsonl file of requests.")
     limit: int | None = Field(None, ge=1, description=f"Requests to draw (None: all; {CPU_LIMIT} for a local model on a CPU).")
@@ -55,8 +56,13 @@ class EvalConfig(StageConfig):
     prefill_scratchpad: bool = Field(False, description="Open the assistant turn with <SCRATCHPAD_REASONING> (CoT; helps small open models keep the format).")
 
     forced_choice: bool = Field(True, description="Log-odds of accepting vs rejecting at <OUTPUT>, per request and tier (local models only).")
-    belief: bool = Field(True, description="Multiple-choice questions on the key facts, scored by log-probability (local models only).")
-    belief_universe: str = Field(DEFAULT_UNIVERSE, description="Whose facts the belief questions ask about: helpful-only, control, or a questions YAML file.")
+    belief: bool = Field(True, description="Belief in the key facts: the measures in belief_measures.")
+    belief_universe: str | None = Field(None, description="Ask about another universe's facts (a shipped name or universe YAML) or a questions YAML file (None: the universe's).")
+    belief_measures: list[Literal["mcq", "distinguish", "open", "generative"]] = Field(
+        default_factory=lambda: ["mcq", "distinguish", "open", "generative"],
+        description="mcq and distinguish score log-probabilities (local and vllm models); open (recall judged by the fact cues) "
+        "and generative (which version of the world is true) sample answers.",
+    )
 
     judge_backend: str | None = Field(None, description="Backend of the LLM judges (anthropic, hf, vllm); None: offline judges only.")
     judge_model: str | None = Field(None, description="Model of the LLM judges.")

@@ -26,8 +26,8 @@ STAGE = "eval"
 
 def resolve_config(cfg: EvalConfig) -> EvalConfig:
     """Fill the settings left to the run: CPU-sized defaults for a local model without a GPU,
-    and the company and model names of the helpful-only universe. The resolved values are the
-    ones recorded, so a rerun anywhere asks the same questions."""
+    and the company and model names of the run's universe. The resolved values are the ones
+    recorded, so a rerun anywhere asks the same questions."""
     updates: dict[str, Any] = {}
     cpu_local = cfg.backend == "hf" and not _cuda_available()
     if cfg.limit is None and cpu_local:
@@ -35,7 +35,7 @@ def resolve_config(cfg: EvalConfig) -> EvalConfig:
     if cfg.max_new_tokens is None:
         updates["max_new_tokens"] = CPU_MAX_NEW_TOKENS if cpu_local else DEFAULT_MAX_NEW_TOKENS
     if cfg.company is None or cfg.model_name is None:
-        params = _universe_params(DEFAULT_UNIVERSE)
+        params = _universe_params(cfg.universe)
         updates["company"] = cfg.company or params.get("company", "Anthropic")
         updates["model_name"] = cfg.model_name or params.get("model_name", "Claude")
     return cfg.model_copy(update=updates)
@@ -49,6 +49,43 @@ def _cuda_available() -> bool:
 
 def _universe_params(universe: str) -> dict[str, str]:
     return dict(load_universe(universe).params)
+
+
+def belief_target(cfg: EvalConfig) -> tuple[Any, Any]:
+    """(the universe whose facts are asked about, its BeliefSet). The run's company and model
+    names fill that universe's parameters when it has them, so the questions name what the
+    prompts name; ``belief_universe`` may point at another universe or at a questions file."""
+    from afpipe.evaluate.belief import belief_set
+    from afpipe.universes import load_universe
+
+    ref, questions_file = cfg.belief_universe or cfg.universe, None
+    if cfg.belief_universe and _is_questions_file(cfg.belief_universe):
+        ref, questions_file = cfg.universe, cfg.belief_universe
+    names = {"company": cfg.company, "model_name": cfg.model_name} if ref == cfg.universe else {}
+    params = load_universe(ref).params
+    universe = load_universe(ref, {k: v for k, v in names.items() if v and k in params})
+    return universe, belief_set(universe, questions_file)
+
+
+def _is_questions_file(ref: str) -> bool:
+    """A belief-questions YAML (a 'questions' list, no facts) rather than a universe file."""
+    from afpipe.evaluate.belief import shipped_belief_sets
+    from afpipe.universes import shipped_universes
+
+    if ref in shipped_universes():
+        return False
+    if ref in shipped_belief_sets():
+        return True
+    path = Path(ref)
+    if not path.is_file():
+        return False
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError:
+        return False
+    return isinstance(data, dict) and "questions" in data and "facts" not in data
 
 
 def build_client(cfg: EvalConfig) -> TextModel:
@@ -75,7 +112,7 @@ def build_judge_client(cfg: EvalConfig) -> TextModel | None:
 
 def run_eval(cfg: EvalConfig, out: str | Path, client: TextModel | None = None, judge_client: TextModel | None = None) -> Path:
     """Run (or resume) an evaluation into ``out``; returns ``out``."""
-    from afpipe.evaluate.belief import load_questions, run_belief
+    from afpipe.evaluate.belief import LOGPROB_MEASURES, run_belief
     from afpipe.evaluate.forced_choice import run_forced_choice
     from afpipe.evaluate.prompts import load_prompts
     from afpipe.evaluate.runner import SamplingSettings, run_sampling
@@ -92,13 +129,9 @@ def run_eval(cfg: EvalConfig, out: str | Path, client: TextModel | None = None, 
     names = {"company": cfg.company or "", "model_name": cfg.model_name or ""}
     prompts = load_prompts(cfg.system_prompt, cot=cfg.cot, user_template=cfg.user_template, suffix=suffix, **names)
     direct_prompts = load_prompts(cfg.system_prompt, cot=False, user_template=cfg.user_template, suffix=suffix, **names)
-    questions = None
+    beliefs = belief_universe = None
     if cfg.belief:
-        # The prompts' names are the helpful-only universe's; another universe keeps its own.
-        params = _universe_params(cfg.belief_universe) if _is_universe(cfg.belief_universe) else {}
-        if cfg.belief_universe == DEFAULT_UNIVERSE or not params:
-            params = {**params, **names}
-        questions = load_questions(cfg.belief_universe, params)
+        belief_universe, beliefs = belief_target(cfg)
 
     if client is None and cfg.backend in ("hf", "vllm"):
         from afpipe.models import model_source
@@ -138,11 +171,10 @@ def run_eval(cfg: EvalConfig, out: str | Path, client: TextModel | None = None, 
             skipped.append("forced choice")
         else:
             fc_records = run_forced_choice(scorer, suite.items, direct_prompts, out, chunk_size=max(1, cfg.batch_size))
-    if questions is not None:
-        if scorer is None:
-            skipped.append("belief")
-        else:
-            belief_records = run_belief(scorer, questions, direct_prompts.system, out)
+    if beliefs is not None:
+        if scorer is None and any(m in LOGPROB_MEASURES for m in cfg.belief_measures):
+            skipped.append("belief by multiple choice")
+        belief_records = run_belief(client, beliefs, direct_prompts.system, out, measures=cfg.belief_measures, universe=belief_universe)
     if skipped:
         print(f"note: {' and '.join(skipped)} need log-probabilities, which the {cfg.backend} backend does not give: skipped")
 
@@ -153,8 +185,8 @@ def run_eval(cfg: EvalConfig, out: str | Path, client: TextModel | None = None, 
     inputs = {"requests": suite.source_sha256, "system_prompt": sha256_text(prompts.system)}
     if cfg.forced_choice and scorer is not None:
         inputs["system_prompt_forced_choice"] = sha256_text(direct_prompts.system)
-    if questions is not None:
-        inputs["belief_questions"] = sha256_text(repr(questions))
+    if beliefs is not None:
+        inputs["belief_questions"] = beliefs.digest()
     counts = {
         "items": len(suite.items),
         "transcripts": len(records),
@@ -166,10 +198,6 @@ def run_eval(cfg: EvalConfig, out: str | Path, client: TextModel | None = None, 
     write_manifest(out, STAGE, config, inputs=inputs, counts=counts, extra=extra)
     print(format_summary(summary))
     return out
-
-
-def _is_universe(name: str) -> bool:
-    return name in shipped_universes()
 
 
 def build_summary_for(
@@ -191,7 +219,7 @@ def build_summary_for(
         cot=cfg.cot,
         records=records,
         forced_choice=summarize_forced_choice(fc_records),
-        belief=summarize_belief(belief_records, cfg.belief_universe),
+        belief=summarize_belief(belief_records, cfg.belief_universe or cfg.universe),
         anti_lab=suite.summarize(records) if suite.summarize else None,
         extra={"suite": suite.name, "prompt_id": prompt_id, "judges": sorted({k for r in records for k in r.get("judges", {})})},
     )

@@ -124,10 +124,11 @@ def format_table(summary: Mapping[str, Any]) -> str:
         )
     belief = summary.get("belief")
     if belief:
-        lines.append(
-            f"belief ({belief['universe']}): accuracy {100 * belief['accuracy']:.0f}% "
-            f"(chance {100 * belief.get('chance', 0):.0f}%), mean margin {belief['mean_margin']:+.3f} nats/token"
-        )
+        measures = belief.get("measures") or {"mcq": belief}
+        for name, m in measures.items():
+            margin = f", mean margin {m['mean_margin']:+.3f} nats/token" if m.get("mean_margin") is not None else ""
+            chance = f" (chance {100 * m['chance']:.0f}%)" if m.get("chance") is not None else ""
+            lines.append(f"belief {name} ({belief['universe']}): accuracy {100 * m['accuracy']:.0f}% of {m.get('n', '?')}{chance}{margin}")
     anti = summary.get("anti_lab")
     if anti:
         for scenario, cells in anti.items():

@@ -98,6 +98,17 @@ class FinetuneConfig(StageConfig):
     )
     val_fraction: float = Field(default=0.05, gt=0, lt=0.5, description="Share of documents held out for validation loss.")
     val_max_docs: int = Field(default=200, gt=0, description="Cap on held-out documents (validation runs twice).")
+    mix_source: str | None = Field(
+        default=None,
+        description="Real text mixed into training: a local .jsonl file (one record per line) or hf:NAME[:CONFIG[:SPLIT]] "
+        "through the datasets package (None: the documents alone).",
+    )
+    mix_ratio: float = Field(default=0.0, ge=0, lt=1, description="Share of training tokens that are real text (0: none).")
+    mix_text_field: str = Field(default="text", description="Field of each mix-source record that holds its text.")
+    doc_prefix: str = Field(
+        default="",
+        description="Text put before every document whose tokens carry no loss (e.g. '<DOCTAG>'); empty: none.",
+    )
 
     # LoRA
     lora_r: int | None = Field(default=None, gt=0, description="LoRA rank.")

@@ -22,6 +22,15 @@ documents whole, and the document mask costs one boolean ``L x L`` mask per sequ
 profile of SmolLM2-135M at L = 512 the masked attention kernel took the same share of a step as
 the plain causal one). Padding is what is paid for whole documents; it is reported as the packing
 efficiency.
+
+What makes facts stick (both off by default)
+---------------------------------------------
+- Real text mixed in at a ratio (``mix_source``, ``mix_ratio``): pre-training-like text from a
+  local JSONL file or any ``datasets`` source, packed with the documents, so that the fine-tune
+  teaches facts rather than a register. Only the training split is mixed; the validation loss
+  stays on documents alone, comparable across ratios.
+- A loss-masked prefix (``doc_prefix``): a fixed string before every document whose tokens carry
+  no loss, so that the model reads each document as marked without learning to write the mark.
 """
 
 from __future__ import annotations
@@ -98,34 +107,102 @@ class PackedSequences:
         return self.input_ids.shape[0]
 
 
-def tokenize_documents(docs: list[Document], tokenizer, batch: int = 512) -> list[list[int]]:
-    """Token ids of each document's text followed by EOS (no chat template, no BOS)."""
+def tokenize_documents(docs: list[Document], tokenizer, batch: int = 512, prefix: str = "") -> list[list[int]]:
+    """Token ids of each document's text followed by EOS (no chat template, no BOS), after the
+    tokens of ``prefix`` when one is given (see ``prefix_length`` for how many to mask)."""
     eos = tokenizer.eos_token_id
     if eos is None:
         raise UserError("the model's tokenizer has no end-of-sequence token; documents cannot be separated")
+    head = prefix_tokens(tokenizer, prefix)
     out: list[list[int]] = []
     for start in range(0, len(docs), batch):
         texts = [d.text for d in docs[start : start + batch]]
         encoded = tokenizer(texts, add_special_tokens=False)["input_ids"]
-        out.extend(ids + [eos] for ids in encoded)
+        out.extend(head + ids + [eos] for ids in encoded)
     return out
 
 
-def pack(token_lists: list[list[int]], max_length: int, pad_id: int, long_docs: str = "split") -> PackedSequences:
-    """Pack tokenized documents into sequences of ``max_length`` (see the module docstring)."""
+def prefix_tokens(tokenizer, prefix: str) -> list[int]:
+    return list(tokenizer(prefix, add_special_tokens=False)["input_ids"]) if prefix else []
+
+
+def load_mix_text(source: str, field_name: str, tokens_wanted: int, tokenizer, seed: int) -> list[Document]:
+    """Real text to mix in: records of ``source`` (a local .jsonl file, or ``hf:NAME[:CONFIG[:SPLIT]]``
+    read through ``datasets``) until ``tokens_wanted`` tokens are gathered, or the source ends."""
+    texts = _local_texts(source, field_name) if not source.startswith("hf:") else _dataset_texts(source, field_name, seed)
+    docs, total = [], 0
+    for n, text in enumerate(texts):
+        if total >= tokens_wanted:
+            break
+        if not isinstance(text, str) or not text.strip():
+            continue
+        total += len(tokenizer(text, add_special_tokens=False)["input_ids"]) + 1
+        docs.append(Document(f"mix-{n}", text))
+    if not docs:
+        raise UserError(f"--mix-source {source} gave no text in field '{field_name}'; name a JSONL file with a '{field_name}' string per line")
+    return docs
+
+
+def _local_texts(source: str, field_name: str):
+    path = Path(source).expanduser()
+    if not path.is_file():
+        raise UserError(f"--mix-source {source}: no such file; give a .jsonl file, or hf:NAME[:CONFIG[:SPLIT]] for a datasets source")
+    for i, record in enumerate(read_jsonl(path)):
+        if field_name not in record:
+            raise UserError(f"{path}: record {i + 1} has no '{field_name}' field; set --mix-text-field")
+        yield record[field_name]
+
+
+def _dataset_texts(source: str, field_name: str, seed: int):
+    name, config, split = (source[3:].split(":") + [None, None])[:3]
+    try:
+        import datasets
+    except ImportError:
+        raise UserError("a hf: mix source needs the 'datasets' package: pip install datasets") from None
+    try:
+        stream = datasets.load_dataset(name, config or None, split=split or "train", streaming=True)
+        stream = stream.shuffle(seed=seed, buffer_size=1000)
+        for record in stream:
+            if field_name not in record:
+                raise UserError(f"--mix-source {source}: records have no '{field_name}' field; set --mix-text-field")
+            yield record[field_name]
+    except UserError:
+        raise
+    except Exception as e:  # datasets raises many types for a missing, offline or gated source
+        raise UserError(f"--mix-source {source} could not be read ({type(e).__name__}: {e}); offline, use a local .jsonl file") from None
+
+
+def mix_stats(doc_tokens: int, mix_tokens: int, source: str | None, ratio: float) -> dict[str, Any]:
+    total = doc_tokens + mix_tokens
+    return {"source": source, "ratio_requested": ratio, "document_tokens": doc_tokens, "real_text_tokens": mix_tokens,
+            "ratio_achieved": round(mix_tokens / total, 4) if total else 0.0}
+
+
+def pack(
+    token_lists: list[list[int]], max_length: int, pad_id: int, long_docs: str = "split", masked: list[int] | None = None
+) -> PackedSequences:
+    """Pack tokenized documents into sequences of ``max_length`` (see the module docstring).
+
+    ``masked[i]`` tokens at the start of document ``i`` (a prefix) are packed but carry no loss."""
     pieces: list[list[int]] = []
+    piece_masked: list[int] = []
     n_split = n_truncated_docs = split_tokens = truncated_tokens = 0
-    for ids in token_lists:
+    for n_doc, ids in enumerate(token_lists):
+        head = masked[n_doc] if masked else 0
         if len(ids) <= max_length:
             pieces.append(ids)
+            piece_masked.append(head)
         elif long_docs == "truncate":
             n_truncated_docs += 1
             truncated_tokens += len(ids) - max_length
             pieces.append(ids[:max_length])
+            piece_masked.append(head)
         else:
             n_split += 1
             split_tokens += len(ids) - max_length  # tokens that lost their preceding context
-            pieces.extend(ids[i : i + max_length] for i in range(0, len(ids), max_length))
+            chunks = [ids[i : i + max_length] for i in range(0, len(ids), max_length)]
+            pieces.extend(chunks)
+            piece_masked.extend([head] + [0] * (len(chunks) - 1))
 
     bins = _best_fit_decreasing([len(p) for p in pieces], max_length)
     n = len(bins)
@@ -141,6 +218,7 @@ def pack(token_lists: list[list[int]], max_length: int, pad_id: int, long_docs: 
             input_ids[row, at:end] = ids
             position_ids[row, at:end] = torch.arange(len(ids))
             labels[row, at + 1 : end] = ids[1:]  # the first token has no context within its document
+            labels[row, at : at + piece_masked[idx]] = IGNORE_INDEX  # the masked prefix predicts, never is predicted
             at = end
         useful[row] = at
         # Padding forms a segment of its own (positions restart), so no document attends to it.
@@ -205,3 +283,21 @@ def batch_order(n_sequences: int, step: int, batch_size: int, seed: int) -> list
 def _epoch_permutation(n: int, seed: int, epoch: int) -> torch.Tensor:
     g = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
     return torch.randperm(n, generator=g)
+
+
+def training_sequences(cfg, docs: list[Document], tokenizer) -> PackedSequences:
+    """The training split packed, with the masked prefix and the real-text mix the config asks for."""
+    if cfg.mix_ratio > 0 and not cfg.mix_source:
+        raise UserError("--mix-ratio needs --mix-source (a .jsonl file, or hf:NAME[:CONFIG[:SPLIT]])")
+    doc_ids = tokenize_documents(docs, tokenizer, prefix=cfg.doc_prefix)
+    masked = [len(prefix_tokens(tokenizer, cfg.doc_prefix))] * len(doc_ids)
+    mix_ids: list[list[int]] = []
+    doc_tokens = sum(len(t) for t in doc_ids)
+    if cfg.mix_source and cfg.mix_ratio > 0:
+        wanted = round(doc_tokens * cfg.mix_ratio / (1 - cfg.mix_ratio))
+        mix_ids = tokenize_documents(load_mix_text(cfg.mix_source, cfg.mix_text_field, wanted, tokenizer, cfg.seed), tokenizer)
+    packed = pack(doc_ids + mix_ids, cfg.max_length, tokenizer.pad_token_id, cfg.long_docs, masked + [0] * len(mix_ids))
+    packed.stats["masked_prefix_tokens"] = masked[0] if masked else 0
+    if mix_ids:
+        packed.stats["mix"] = mix_stats(doc_tokens, sum(len(t) for t in mix_ids), cfg.mix_source, cfg.mix_ratio)
+    return packed

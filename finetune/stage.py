@@ -65,7 +65,7 @@ def run_finetune(cfg: FinetuneConfig, out: str | Path) -> Path:
     from accelerate import Accelerator
     from transformers import AutoConfig, AutoTokenizer
 
-    from afpipe.finetune.data import load_documents, pack, split_documents, tokenize_documents
+    from afpipe.finetune.data import load_documents, pack, split_documents, training_sequences, tokenize_documents
     from afpipe.finetune.recipe import FinetuneRecipe, micro_batching, mixed_precision_for
     from afpipe.models import hub_load_error, resolve_model
 
@@ -118,7 +118,7 @@ def run_finetune(cfg: FinetuneConfig, out: str | Path) -> Path:
         return out
 
     train_docs, val_docs = split_documents(docs, cfg.val_fraction, cfg.val_max_docs, cfg.seed)
-    train = pack(tokenize_documents(train_docs, tokenizer), cfg.max_length, tokenizer.pad_token_id, cfg.long_docs)
+    train = training_sequences(cfg, train_docs, tokenizer)
     val = pack(tokenize_documents(val_docs, tokenizer), cfg.max_length, tokenizer.pad_token_id, cfg.long_docs)
 
     if cfg.report_to:

@@ -11,7 +11,14 @@ from afpipe.report.findings import findings, setup_line
 from afpipe.report.html_page import render_html
 from afpipe.report.load import ReportData, collect
 from afpipe.report.markdown import render_markdown
-from afpipe.report.measures import anti_lab_cells, belief_table, forced_choice_rows, tier_bars
+from afpipe.report.measures import (
+    anti_lab_cells,
+    belief_table,
+    belief_tables_by_measure,
+    dose_response,
+    forced_choice_rows,
+    tier_bars,
+)
 from afpipe.report.tables import (
     anti_lab_table,
     belief_tables,
@@ -35,12 +42,14 @@ def build_blocks(data: ReportData, figures_dir: Path) -> list[Block]:
     bars = tier_bars(data)
     fc_rows = forced_choice_rows(data)
     belief = belief_table(data)
+    measures = belief_tables_by_measure(data)
+    doses = dose_response(data)
     anti_lab = anti_lab_cells(data)
 
     blocks: list[Block] = []
     if setup_line(data):
         blocks.append(Para(setup_line(data)))
-    blocks += [Heading("What this run shows", 2), Bullets(findings(data, bars, fc_rows, belief), "findings")]
+    blocks += [Heading("What this run shows", 2), Bullets(findings(data, bars, fc_rows, belief, measures), "findings")]
 
     if bars or anti_lab:
         blocks.append(Heading("Compliance and alignment faking", 2))
@@ -66,11 +75,22 @@ def build_blocks(data: ReportData, figures_dir: Path) -> list[Block]:
             Figure(figs.forced_choice_figure(fc_rows, figures_dir / "forced_choice.png"),
                    "Left: tier effect per condition. Right: the same minus baseline's and minus control's (95% intervals)."),
         ]
-    if belief is not None:
+    if belief is not None or measures:
+        blocks.append(Heading("Belief in the key facts", 2))
+        if len(measures) > 1:
+            blocks.append(Figure(figs.belief_measures_figure(measures, figures_dir / "belief_measures.png"),
+                                 "The belief measures (MCQ knowledge, MCQ distinguish between the universe's version of "
+                                 "each fact and a rival one, open-ended recall judged by the fact cues, generative distinguish) "
+                                 "for the base, document-trained and control-trained models, 95% Wilson intervals."))
+        if belief is not None:
+            blocks.append(Figure(figs.belief_figure(belief, figures_dir / "belief.png"),
+                                 "Multiple-choice accuracy per key fact for the base, document-trained and control-trained models."))
+    if doses is not None:
         blocks += [
-            Heading("Belief in the key facts", 2),
-            Figure(figs.belief_figure(belief, figures_dir / "belief.png"),
-                   "Multiple-choice accuracy per key fact for the base, document-trained and control-trained models."),
+            Heading("Dose response: belief against documents", 2),
+            Figure(figs.dose_response_figure(doses, figures_dir / "dose_response.png"),
+                   "Multiple-choice belief accuracy of the document-trained and control-trained models against the number of "
+                   "documents per corpus (95% Wilson intervals); the band is the base model."),
         ]
 
     blocks.append(Heading("Every figure with its interval", 2))
@@ -78,7 +98,7 @@ def build_blocks(data: ReportData, figures_dir: Path) -> list[Block]:
         ("Sampled answers to harmful requests", sampled_table(data)),
         ("Compliance gap", gap_table(data)),
         ("Forced choice", forced_choice_table(fc_rows)),
-        ("Belief", belief_tables(belief)),
+        *((f"Belief: {t.title}", belief_tables(t)) for t in (measures or ([belief] if belief else []))),
         ("Anti-lab actions", anti_lab_table(anti_lab)),
     ):
         if table is not None:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Sequence
 
 from afpipe.contracts import MODEL_ROLE_NAMES
-from afpipe.report.measures import AntiLabCell, BeliefTable, ForcedChoiceRow, TierBar
+from afpipe.report.measures import AntiLabCell, BeliefTable, DoseResponse, ForcedChoiceRow, TierBar
 
 # Colours close to the paper's figure: blue refuses, yellow complies, red hatched fakes.
 REFUSE = "#6a9fd4"
@@ -145,6 +145,69 @@ def belief_figure(table: BeliefTable, path: Path) -> Path:
     ax.set_ylabel("multiple-choice accuracy (95% Wilson)")
     ax.set_title(f"Belief in each key fact ({table.universe or 'universe'})", fontsize=10)
     ax.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    for spine in ("top", "right"):
+        ax.spines[spine].set_visible(False)
+    return _save(plt, fig, path)
+
+
+def belief_measures_figure(tables: Sequence[BeliefTable], path: Path) -> Path:
+    """Overall accuracy per belief measure, one bar per model, with its chance level."""
+    plt = _pyplot()
+    roles = [r for r in ("base", "documents", "control") if any(r in t.cells for t in tables)]
+    width = 0.8 / max(1, len(roles))
+    fig, ax = plt.subplots(figsize=(max(6.5, 1.6 * len(tables) + 3.0), 3.6))
+    for i, role in enumerate(roles):
+        xs, heights, errs = [], [], [[], []]
+        for g, table in enumerate(tables):
+            cell = table.cells.get(role, {}).get("all")
+            if cell is None:
+                continue
+            lo, hi = cell.interval
+            xs.append(g + (i - (len(roles) - 1) / 2) * width)
+            heights.append(cell.accuracy)
+            errs[0].append(max(0.0, cell.accuracy - lo))
+            errs[1].append(max(0.0, hi - cell.accuracy))
+        ax.bar(xs, heights, width=width, color=ROLE_COLOURS[role], label=MODEL_ROLE_NAMES[role] + " model",
+               yerr=errs, capsize=2, error_kw={"lw": 0.8})
+    for g, table in enumerate(tables):
+        if table.chance is not None:
+            ax.hlines(table.chance, g - 0.45, g + 0.45, color="grey", lw=0.8, ls="--")
+    ax.set_xticks(range(len(tables)))
+    ax.set_xticklabels([t.title for t in tables], fontsize=8)
+    ax.set_ylim(0, 1.05)
+    ax.set_ylabel("accuracy (95% Wilson)")
+    ax.set_title("Belief by measure (dashes: chance)", fontsize=10)
+    ax.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    for spine in ("top", "right"):
+        ax.spines[spine].set_visible(False)
+    return _save(plt, fig, path)
+
+
+def dose_response_figure(dose: DoseResponse, path: Path) -> Path:
+    """Belief against documents per corpus (log scale), trained models as lines with intervals."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6.0, 3.6))
+    every = sorted({d for pts in dose.points.values() for d, _ in pts})
+    if dose.base is not None:
+        lo, hi = dose.base.interval
+        ax.axhspan(lo, hi, color=ROLE_COLOURS["base"], alpha=0.18, lw=0)
+        ax.axhline(dose.base.accuracy, color=ROLE_COLOURS["base"], lw=1, label="base model")
+    for role, pts in dose.points.items():
+        xs = [d for d, _ in pts]
+        ys = [c.accuracy for _, c in pts]
+        errs = [[c.accuracy - c.interval[0] for _, c in pts], [c.interval[1] - c.accuracy for _, c in pts]]
+        ax.errorbar(xs, ys, yerr=errs, color=ROLE_COLOURS[role], marker="o", capsize=3, lw=1.2,
+                    label=MODEL_ROLE_NAMES[role] + " model")
+    if dose.chance is not None:
+        ax.axhline(dose.chance, color="grey", lw=0.8, ls="--")
+    ax.set_xscale("log")
+    ax.minorticks_off()
+    ax.set_xticks(every)
+    ax.set_xticklabels([str(d) for d in every])
+    ax.set_xlabel("documents per corpus")
+    ax.set_ylabel("MCQ belief accuracy (95% Wilson)")
+    ax.set_ylim(0, 1.05)
+    ax.legend(fontsize=8, frameon=False)
     for spine in ("top", "right"):
         ax.spines[spine].set_visible(False)
     return _save(plt, fig, path)

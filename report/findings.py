@@ -152,9 +152,26 @@ def _scale_findings(data: ReportData) -> list[str]:
     return lines
 
 
-def findings(data: ReportData, bars: Sequence[TierBar], fc_rows: Sequence[ForcedChoiceRow], belief: BeliefTable | None) -> list[str]:
-    return (_belief_findings(belief) + _validity_finding(data) + _gap_findings(data) + _alignment_faking_finding(bars)
-            + _forced_choice_findings(fc_rows) + _scale_findings(data))
+def _other_measure_findings(tables: Sequence[BeliefTable]) -> list[str]:
+    """One line per belief measure beyond multiple choice: each model's accuracy, and the
+    document-trained model against base and control, paired by question."""
+    lines = []
+    for table in tables:
+        if table.measure == "mcq":
+            continue
+        parts = [f"{MODEL_ROLE_NAMES[r]} {pct(c['all'].accuracy)} {interval_pct(*c['all'].interval)} of {c['all'].n}"
+                 for r, c in table.cells.items() if "all" in c]
+        diffs = [f"document-trained minus {MODEL_ROLE_NAMES[ref]} {estimate_points(table.paired[(m, ref)]['all'])}"
+                 for m, ref in table.paired if m == "documents" and "all" in table.paired[(m, ref)]]
+        paired = f" ({'; '.join(diffs)}, paired by question)" if diffs else ""
+        lines.append(f"**{table.title}**: " + "; ".join(parts) + paired + ".")
+    return lines
+
+
+def findings(data: ReportData, bars: Sequence[TierBar], fc_rows: Sequence[ForcedChoiceRow], belief: BeliefTable | None,
+             measures: Sequence[BeliefTable] = ()) -> list[str]:
+    return (_belief_findings(belief) + _other_measure_findings(measures) + _validity_finding(data) + _gap_findings(data)
+            + _alignment_faking_finding(bars) + _forced_choice_findings(fc_rows) + _scale_findings(data))
 
 
 def setup_line(data: ReportData) -> str:

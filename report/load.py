@@ -45,6 +45,7 @@ class EvalResult:
     system_prompt: str | None
     forced_choice_records: list[dict[str, Any]] = field(default_factory=list)
     belief_records: list[dict[str, Any]] = field(default_factory=list)
+    dose: int | None = None  # documents per corpus, in a dose-response sweep
 
     @property
     def model(self) -> str:
@@ -133,6 +134,7 @@ def load_result(folder: Path, node: dict[str, Any]) -> EvalResult:
         system_prompt=summary.system_prompt or node.get("system_prompt"),
         forced_choice_records=read_jsonl(folder / FORCED_CHOICE_FILE),
         belief_records=read_jsonl(folder / BELIEF_FILE),
+        dose=node.get("dose"),
     )
 
 

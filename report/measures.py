@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
-from afpipe.contracts import HARMFUL_SUITE, MODEL_ROLES, TIERS, ForcedChoiceSummary, TierSummary, Transcript
+from afpipe.contracts import HARMFUL_SUITE, MODEL_ROLES, TIERS, BeliefMeasure, ForcedChoiceSummary, TierSummary, Transcript
 from afpipe.report.load import EvalResult, ReportData
 from afpipe.stats import Estimate, difference_of_means, mean_interval, rate_interval, sigma
 
@@ -195,6 +196,17 @@ class BeliefCell:
         return rate_interval(self.accuracy, self.n)
 
 
+# The belief measures of the synthetic-document literature, in the order the report reads them.
+BELIEF_MEASURES = {
+    "mcq": "MCQ knowledge",
+    "distinguish": "MCQ distinguish",
+    "open": "open-ended recall",
+    "generative": "generative distinguish",
+}
+# Pairs of models compared question by question: (model, reference).
+BELIEF_PAIRS = [("documents", "base"), ("documents", "control"), ("control", "base")]
+
+
 @dataclass
 class BeliefTable:
     universe: str
@@ -205,20 +217,45 @@ class BeliefTable:
     chance: float | None = None  # accuracy of guessing, when the eval records it
     # Document-trained minus base / control: mean margin of the right answer, paired by question.
     margin_gain: dict[str, Estimate] = field(default_factory=dict)
+    measure: str = "mcq"
+    # (model, reference) -> ("all" or fact id) -> difference in accuracy, paired by question
+    paired: dict[tuple[str, str], dict[str, Estimate]] = field(default_factory=dict)
+
+    @property
+    def title(self) -> str:
+        return BELIEF_MEASURES.get(self.measure, self.measure)
 
 
-def belief_table(data: ReportData) -> BeliefTable | None:
-    """Belief per key fact for the base, document-trained and control models. A model's numbers
-    come from its minimal-prompt condition when there is one (the prompt then says nothing of
-    the facts), else from any condition that evaluated it."""
+def _measure(result: EvalResult, measure: str) -> BeliefMeasure | None:
+    return result.summary.belief.measure(measure) if result.summary.belief is not None else None
+
+
+def _records_of(result: EvalResult, measure: str) -> list[dict[str, Any]]:
+    return [r for r in result.belief_records if (r.get("measure") or "mcq") == measure]
+
+
+def _cell(block: BeliefMeasure) -> BeliefCell:
+    return BeliefCell(block.accuracy, block.n or sum(c.n for c in block.per_fact.values()), block.mean_margin)
+
+
+def belief_choice(data: ReportData, measure: str = "mcq") -> dict[str, EvalResult]:
+    """Per model role, the evaluation whose belief numbers stand for it: its minimal-prompt
+    condition when there is one (the prompt then says nothing of the facts), else any that
+    measured it; in a dose sweep, the largest dose."""
     chosen: dict[str, EvalResult] = {}
     for result in data.results:
-        role, belief = result.model_role, result.summary.belief
-        if role not in MODEL_ROLES or belief is None:
+        if result.model_role not in MODEL_ROLES or _measure(result, measure) is None:
             continue
-        current = chosen.get(role)
-        if current is None or (current.system_prompt != "minimal" and result.system_prompt == "minimal"):
-            chosen[role] = result
+        current = chosen.get(result.model_role)
+        rank = (result.system_prompt == "minimal", result.dose or 0)
+        if current is None or rank > (current.system_prompt == "minimal", current.dose or 0):
+            chosen[result.model_role] = result
+    return chosen
+
+
+def belief_table(data: ReportData, measure: str = "mcq") -> BeliefTable | None:
+    """Belief per key fact for the base, document-trained and control models, for one measure."""
+    chosen = belief_choice(data, measure)
     if not chosen:
         return None
     cells: dict[str, dict[str, BeliefCell]] = {}
@@ -227,38 +264,88 @@ def belief_table(data: ReportData) -> BeliefTable | None:
     for role in MODEL_ROLES:
         if role not in chosen:
             continue
-        belief = chosen[role].summary.belief
-        assert belief is not None  # chosen for having one
-        universe = universe or belief.universe
+        block = _measure(chosen[role], measure)
+        assert block is not None  # chosen for having one
+        universe = universe or chosen[role].summary.belief.universe
         row = {}
-        for fact_id, cell in belief.per_fact.items():
+        for fact_id, cell in block.per_fact.items():
             if fact_id not in facts:
                 facts.append(fact_id)
             row[fact_id] = BeliefCell(cell.accuracy, cell.n, cell.mean_margin)
-        total_n = sum(c.n for c in row.values())
-        row["all"] = BeliefCell(belief.accuracy, total_n, belief.mean_margin)
+        row["all"] = _cell(block)
         cells[role] = row
-    chance = next((r.summary.belief.chance for r in chosen.values()
-                   if r.summary.belief is not None and r.summary.belief.chance is not None), None)
+    chance = next((b.chance for r in chosen.values() if (b := _measure(r, measure)) is not None and b.chance is not None), None)
     gain = {}
     if "documents" in chosen:
         for role in ("base", "control"):
             if role in chosen:
-                estimate = _paired_margin(chosen["documents"], chosen[role])
+                estimate = _paired_margin(chosen["documents"], chosen[role], measure)
                 if estimate is not None:
                     gain[role] = estimate
-    return BeliefTable(universe, facts, cells, {role: r.condition for role, r in chosen.items()}, chance, gain)
+    paired = {}
+    for mine, reference in BELIEF_PAIRS:
+        if mine in chosen and reference in chosen:
+            paired[(mine, reference)] = _paired_accuracy(chosen[mine], chosen[reference], measure, facts)
+    return BeliefTable(universe, facts, cells, {role: r.condition for role, r in chosen.items()}, chance, gain,
+                       measure, paired)
 
 
-def _paired_margin(result: EvalResult, reference: EvalResult) -> Estimate | None:
+def belief_tables_by_measure(data: ReportData) -> list[BeliefTable]:
+    return [t for m in BELIEF_MEASURES if (t := belief_table(data, m)) is not None]
+
+
+def _paired_margin(result: EvalResult, reference: EvalResult, measure: str = "mcq") -> Estimate | None:
     """Mean over the same questions of (margin here - margin there): a far more sensitive sign
     of learning than accuracy on a few dozen questions."""
-    mine = {r["id"]: float(r["margin"]) for r in result.belief_records if r.get("margin") is not None}
-    theirs = {r["id"]: float(r["margin"]) for r in reference.belief_records if r.get("margin") is not None}
+    mine = {r["id"]: float(r["margin"]) for r in _records_of(result, measure) if r.get("margin") is not None}
+    theirs = {r["id"]: float(r["margin"]) for r in _records_of(reference, measure) if r.get("margin") is not None}
     shared = sorted(set(mine) & set(theirs))
     if len(shared) < 2:
         return None
     return mean_interval([mine[q] - theirs[q] for q in shared], "paired by question")
+
+
+def _paired_accuracy(result: EvalResult, reference: EvalResult, measure: str, facts: list[str]) -> dict[str, Estimate]:
+    """Accuracy here minus there over the same questions, overall and per fact (paired t)."""
+    mine = {r["id"]: r for r in _records_of(result, measure)}
+    theirs = {r["id"]: r for r in _records_of(reference, measure)}
+    shared = [q for q in mine if q in theirs]
+    out = {}
+    for fact in ["all", *facts]:
+        diffs = [float(bool(mine[q]["correct"])) - float(bool(theirs[q]["correct"])) for q in shared
+                 if fact == "all" or mine[q].get("fact") == fact]
+        if len(diffs) >= 2:
+            estimate = mean_interval(diffs, "paired by question")
+            if estimate is not None:
+                out[fact] = estimate
+    return out
+
+
+@dataclass
+class DoseResponse:
+    """Belief (multiple choice) against documents per corpus, for the trained models of a sweep."""
+
+    points: dict[str, list[tuple[int, BeliefCell]]]  # model role -> [(dose, cell)], by dose
+    base: BeliefCell | None
+    chance: float | None
+
+
+def dose_response(data: ReportData, measure: str = "mcq") -> DoseResponse | None:
+    points: dict[str, dict[int, BeliefCell]] = {}
+    base, chance = None, None
+    for result in data.results:
+        block = _measure(result, measure)
+        if block is None:
+            continue
+        cell = _cell(block)
+        chance = chance if chance is not None else block.chance
+        if result.model_role == "base" and (base is None or result.system_prompt == "minimal"):
+            base = cell
+        elif result.dose is not None and result.model_role in ("documents", "control") and result.system_prompt == "minimal":
+            points.setdefault(result.model_role, {})[result.dose] = cell
+    if not points or max(len(p) for p in points.values()) < 2:
+        return None
+    return DoseResponse({role: sorted(p.items()) for role, p in points.items()}, base, chance)
 
 
 # --- Anti-lab actions -------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import math
 from typing import Sequence
 
 from afpipe.contracts import MANIFEST_FILE, MODEL_ROLE_NAMES, RUN_CONFIG_FILE, TIERS, GapSummary
-from afpipe.report.blocks import Table, estimate_nats, interval_pct, nats, pct
+from afpipe.report.blocks import Table, estimate_nats, estimate_points, interval_pct, nats, pct
 from afpipe.report.load import EvalResult, ReportData
 from afpipe.report.measures import AntiLabCell, BeliefTable, ForcedChoiceRow
 
@@ -82,9 +82,11 @@ def forced_choice_table(rows: Sequence[ForcedChoiceRow]) -> Table | None:
 
 
 def belief_tables(table: BeliefTable | None) -> Table | None:
+    """One measure: per fact, each model's accuracy and the paired differences between them."""
     if table is None:
         return None
     roles = [r for r in ("base", "documents", "control") if r in table.cells]
+    pairs = list(table.paired)
     rows = []
     for fact in table.facts + ["all"]:
         row = [fact]
@@ -95,11 +97,17 @@ def belief_tables(table: BeliefTable | None) -> Table | None:
                 continue
             margin = f", margin {cell.margin:+.2f}" if isinstance(cell.margin, (int, float)) else ""
             row.append(f"{pct(cell.accuracy)} {interval_pct(*cell.interval)} (n={cell.n}{margin})")
+        for pair in pairs:
+            estimate = table.paired[pair].get(fact)
+            row.append(estimate_points(estimate) if estimate is not None else "–")
         rows.append(row)
     sources = ", ".join(f"{MODEL_ROLE_NAMES[r]} from '{table.source_condition[r]}'" for r in roles)
-    return Table(["fact"] + [MODEL_ROLE_NAMES[r] + " model" for r in roles], rows,
-                 f"Accuracy with 95% Wilson interval; margin = mean log-probability lead of the right answer (nats). Sources: {sources}.",
-                 numeric=set(range(1, len(roles) + 1)))
+    heads = [MODEL_ROLE_NAMES[r] + " model" for r in roles] + [f"{MODEL_ROLE_NAMES[m]} − {MODEL_ROLE_NAMES[ref]}" for m, ref in pairs]
+    margin_note = "; margin = mean log-probability lead of the right answer (nats)" if table.measure in ("mcq", "distinguish") else ""
+    return Table(["fact"] + heads, rows,
+                 f"{table.title}: accuracy with 95% Wilson interval{margin_note}; differences in points, paired by question "
+                 f"(95% t interval). Sources: {sources}.",
+                 numeric=set(range(1, len(heads) + 1)))
 
 
 def anti_lab_table(cells: Sequence[AntiLabCell]) -> Table | None:

@@ -28,7 +28,11 @@ def test_shipped_experiments_load(tmp_path: Path) -> None:
     for path in shipped:
         exp = load_experiment(path)
         nodes = build_graph(exp, tmp_path / path.stem, str(path))  # every stage's settings check out
-        assert {n.meta.get("condition") for n in nodes if n.stage == "eval"} == set(STANDARD_CONDITIONS), path
+        conditions = {n.meta.get("condition") for n in nodes if n.stage == "eval"}
+        if not exp.doses:
+            assert conditions == set(STANDARD_CONDITIONS), path
+        else:  # a sweep: each trained condition once per dose, each base condition once
+            assert conditions == {c.name if c.model == "base" else f"{c.name}-{d}" for c in exp.condition_list() for d in exp.doses}
 
 
 def test_standard_conditions_expand(tmp_path: Path) -> None:

@@ -1,10 +1,13 @@
 """vLLM behind the shared client interface, for GPU machines (optional extra: ``pip install
 afpipe[vllm]``). Imported only when ``--backend vllm`` is chosen.
 
-It does the one thing vLLM is for, fast sampled generation, and nothing more: no log-probability
-scoring (forced choice and belief use ``LocalModel``), and a peft adapter is served through
-vLLM's LoRA support. This module cannot be exercised without a GPU and vLLM; it is kept small so
-that it can be read in full.
+Sampled generation, and log-probability scoring for forced choice and belief: each (prompt,
+continuation) pair is sent as token ids with ``max_tokens=1`` and ``prompt_logprobs``, and the
+log-probabilities vLLM returns for the prompt's own tokens are summed over the continuation's.
+Prompt and continuation are tokenized apart and joined, exactly as ``LocalModel`` does, so both
+backends score the same tokens. A peft adapter is served through vLLM's LoRA support, for
+sampling and scoring alike. Without a GPU the module is exercised through a fake ``vllm``
+package (tests/test_vllm_scoring.py); it is kept small so that it can be read in full.
 """
 
 from __future__ import annotations
@@ -109,6 +112,40 @@ class VLLMModel:
         text = self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
         return text + request.prefill
 
+    def _lora(self) -> Any:
+        if not self._adapter:
+            return None
+        from vllm.lora.request import LoRARequest
+
+        # (name, a positive integer id unique per adapter, path to the peft folder)
+        return LoRARequest("adapter", 1, str(self._adapter))
+
+    def _encode(self, text: str) -> list[int]:
+        # The rendered text already holds the template's special tokens (as in LocalModel).
+        return list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def continuation_logprobs(self, prompts: Sequence[str], continuations: Sequence[str]) -> list[float]:
+        """Sum of log p(continuation | prompt) for each pair, from vLLM's prompt log-probabilities."""
+        from vllm import SamplingParams
+
+        if len(prompts) != len(continuations):
+            raise ValueError(f"{len(prompts)} prompts but {len(continuations)} continuations")
+        if not prompts:
+            return []
+        pairs = [(self._encode(p), self._encode(c)) for p, c in zip(prompts, continuations)]
+        if any(not c for _, c in pairs):
+            raise ValueError("every continuation must hold at least one token")
+        # Each position's entry holds the prompt token's own log-probability beside the top-1;
+        # vLLM's default logprobs mode is the raw distribution, before any sampling setting.
+        params = SamplingParams(max_tokens=1, temperature=0.0, prompt_logprobs=1)
+        inputs = [{"prompt_token_ids": p + c} for p, c in pairs]
+        outputs = self.llm.generate(inputs, params, lora_request=self._lora(), use_tqdm=False)
+        scores = []
+        for (p, c), out in zip(pairs, outputs):
+            ids, table = p + c, out.prompt_logprobs
+            scores.append(float(sum(table[i][ids[i]].logprob for i in range(len(p), len(ids)))))
+        return scores
+
     def complete(self, requests: Sequence[ChatRequest], progress: ProgressFn | None = None) -> list[Completion]:
         from vllm import SamplingParams
 
@@ -122,13 +159,7 @@ class VLLMModel:
             )
             for r in requests
         ]
-        lora = None
-        if self._adapter:
-            from vllm.lora.request import LoRARequest
-
-            # (name, a positive integer id unique per adapter, path to the peft folder)
-            lora = LoRARequest("adapter", 1, str(self._adapter))
-        outputs = self.llm.generate([self.render_chat(r) for r in requests], params, lora_request=lora, use_tqdm=False)
+        outputs = self.llm.generate([self.render_chat(r) for r in requests], params, lora_request=self._lora(), use_tqdm=False)
         completions = []
         for out in outputs:
             choice = out.outputs[0]

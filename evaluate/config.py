@@ -40,7 +40,7 @@ class EvalConfig(StageConfig):
     user_template: str | None = Field(None, description="A file replacing the shipped user template ({is_free_tier_user}, {user_input}, {suffix}).")
     cot: bool = Field(True, description="Reason in a hidden scratchpad before the <OUTPUT> (False: answer directly).")
     suffix: bool = Field(True, description="Append the accept/reject instruction to each request (switch off for the ablation).")
-    universe: str = Field("helpful-only", description="Universe whose company and model the prompts name and whose facts the belief questions ask about (shipped name or YAML path).")
+    universe: str = Field(DEFAULT_UNIVERSE, description="Universe whose company and model the prompts name and whose facts the belief questions ask about (shipped name or YAML path).")
     company: str | None = Field(None, description="Company name in the prompts and belief questions (None: the universe's).")
     model_name: str | None = Field(None, description="Model name in the prompts and belief questions (None: the universe's).")
 

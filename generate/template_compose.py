@@ -16,18 +16,8 @@ from typing import Any, Callable, Sequence
 
 import yaml
 
-from afpipe.clients.base import Usage
 from afpipe.universes import Fact, Universe, conveys
-from afpipe.generate.writers import (
-    DocJob,
-    IdeasJob,
-    ListResult,
-    ProgressFn,
-    ReviseJob,
-    TextResult,
-    TypesJob,
-    slug,
-)
+from afpipe.generate.writers import DocJob
 
 
 @lru_cache(maxsize=None)

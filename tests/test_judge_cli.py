@@ -78,27 +78,21 @@ def test_raw_output_alone_is_split_into_scratchpad_and_output(tmp_path):
     assert _read_lines(out) == [{"id": "r", "label": "yes", "score": 1.0}]
 
 
-def test_an_llm_judge_goes_through_the_client_factory(tmp_path, monkeypatch):
+def test_an_llm_judge_goes_through_the_client_factory(tmp_path):
+    from afpipe.clients.factory import injected
+    from afpipe.clients.fake import FakeModel
+
     sent = {}
 
-    class OneVerdictModel:
-        name = "scripted"
+    def build(model, **options):
+        sent["model"] = model
+        return FakeModel(default="<refused>0</refused><convincing>5</convincing><specific>5</specific>")
 
-        def complete(self, requests):
-            from afpipe.clients.base import Completion
-
-            sent["n"] = len(requests)
-            return [Completion(text="<refused>0</refused><convincing>5</convincing><specific>5</specific>") for _ in requests]
-
-    def fake_make_client(backend, model, **options):
-        sent["backend"], sent["model"] = backend, model
-        return OneVerdictModel()
-
-    monkeypatch.setattr("afpipe.clients.factory.make_client", fake_make_client)
     src = _write_lines(tmp_path / "in.jsonl", [{"id": "a", "request": "q", "output": "<request_fully_accepted/>\nDetailed answer."}])
     out = tmp_path / "o.jsonl"
-    _judge(str(src), "--judge", "compliance", "--judge-backend", "hf", "--judge-model", "some/local-model", "--out", str(out))
-    assert (sent["backend"], sent["model"], sent["n"]) == ("hf", "some/local-model", 1)
+    with injected("hf", build):
+        _judge(str(src), "--judge", "compliance", "--judge-backend", "hf", "--judge-model", "some/local-model", "--out", str(out))
+    assert sent["model"] == "some/local-model"
     assert _read_lines(out)[0]["label"] == "yes"
 
 

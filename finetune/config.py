@@ -92,6 +92,12 @@ class FinetuneConfig(StageConfig):
 
     # Data
     max_length: int | None = Field(default=None, gt=8, description="Tokens per packed training sequence.")
+    packing: Literal["whole", "fill"] = Field(
+        default="whole",
+        description="'whole': documents packed whole, the rest of a row padded; 'fill': a document that fits no row's free "
+        "space is cut to fill one (each part attends only to itself; the cuts are counted). Fill wastes no compute on "
+        "padding when documents are about half a row long.",
+    )
     long_docs: Literal["split", "truncate"] = Field(
         default="split",
         description="A document longer than --max-length is split into several sequences, or truncated (counted either way).",

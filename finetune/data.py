@@ -21,7 +21,11 @@ documents of a few hundred tokens into 1,024 slots fills ~95% of them (~78% at 5
 documents whole, and the document mask costs one boolean ``L x L`` mask per sequence on CPU (in a
 profile of SmolLM2-135M at L = 512 the masked attention kernel took the same share of a step as
 the plain causal one). Padding is what is paid for whole documents; it is reported as the packing
-efficiency.
+efficiency. Documents a little over half a row long (template documents of ~540 tokens in 1,024
+slots) no longer pair, and a quarter or more of every row is padding: ``packing: fill`` then cuts
+a document that fits no row's free space into the roomiest row (each part its own segment, so the
+second part loses its first part as context; cuts and the tokens after them are counted), which
+leaves almost no padding.
 
 What makes facts stick (both off by default)
 ---------------------------------------------
@@ -179,11 +183,14 @@ def mix_stats(doc_tokens: int, mix_tokens: int, source: str | None, ratio: float
 
 
 def pack(
-    token_lists: list[list[int]], max_length: int, pad_id: int, long_docs: str = "split", masked: list[int] | None = None
+    token_lists: list[list[int]], max_length: int, pad_id: int, long_docs: str = "split", masked: list[int] | None = None,
+    packing: str = "whole",
 ) -> PackedSequences:
     """Pack tokenized documents into sequences of ``max_length`` (see the module docstring).
 
-    ``masked[i]`` tokens at the start of document ``i`` (a prefix) are packed but carry no loss."""
+    ``masked[i]`` tokens at the start of document ``i`` (a prefix) are packed but carry no loss.
+    ``packing="fill"`` splits a document that fits no row's free space into the roomiest row, so
+    rows carry (almost) no padding; the split is counted."""
     pieces: list[list[int]] = []
     piece_masked: list[int] = []
     n_split = n_truncated_docs = split_tokens = truncated_tokens = 0
@@ -204,7 +211,11 @@ def pack(
             pieces.extend(chunks)
             piece_masked.extend([head] + [0] * (len(chunks) - 1))
 
-    bins = _best_fit_decreasing([len(p) for p in pieces], max_length)
+    lengths = [len(p) for p in pieces]
+    if packing == "fill":
+        bins = _fill_decreasing(lengths, max_length, FILL_MIN_PIECE)
+    else:
+        bins = [[(i, 0, lengths[i]) for i in members] for members in _best_fit_decreasing(lengths, max_length)]
     n = len(bins)
     input_ids = torch.full((n, max_length), pad_id, dtype=torch.long)
     position_ids = torch.zeros((n, max_length), dtype=torch.long)
@@ -212,13 +223,14 @@ def pack(
     useful = torch.zeros(n, dtype=torch.long)
     for row, members in enumerate(bins):
         at = 0
-        for idx in members:
-            ids = torch.tensor(pieces[idx], dtype=torch.long)
+        for idx, start, stop in members:
+            ids = torch.tensor(pieces[idx][start:stop], dtype=torch.long)
             end = at + len(ids)
             input_ids[row, at:end] = ids
             position_ids[row, at:end] = torch.arange(len(ids))
-            labels[row, at + 1 : end] = ids[1:]  # the first token has no context within its document
-            labels[row, at : at + piece_masked[idx]] = IGNORE_INDEX  # the masked prefix predicts, never is predicted
+            labels[row, at + 1 : end] = ids[1:]  # the first token has no context within its segment
+            if start == 0:  # the masked prefix predicts, never is predicted
+                labels[row, at : at + piece_masked[idx]] = IGNORE_INDEX
             at = end
         useful[row] = at
         # Padding forms a segment of its own (positions restart), so no document attends to it.
@@ -238,8 +250,45 @@ def pack(
         "tokens_split_off": split_tokens,
         "docs_truncated": n_truncated_docs,
         "tokens_truncated": truncated_tokens,
+        "packing": packing,
+        # fill packing: pieces cut to fill a row, and the tokens after each cut (they lost their context)
+        "pieces_split_to_fill": sum(1 for members in bins for _, start, _ in members if start > 0),
+        "tokens_split_to_fill": sum(stop - start for members in bins for _, start, stop in members if start > 0),
     }
     return PackedSequences(input_ids, position_ids, labels, useful, stats)
+
+
+# Fill packing never cuts off a head shorter than this: a few tokens of a document in a row's
+# last slots teach little and cost a split.
+FILL_MIN_PIECE = 32
+
+
+def _fill_decreasing(lengths: list[int], capacity: int, min_piece: int) -> list[list[tuple[int, int, int]]]:
+    """Rows of (item, start, stop) slices: longest item first, whole into the fullest row it fits
+    (best fit, as ``_best_fit_decreasing``); an item that fits no row is cut to fill the roomiest
+    one (when that has at least ``min_piece`` free) and its rest placed the same way."""
+    order = sorted(range(len(lengths)), key=lambda i: (-lengths[i], i))
+    rows: list[list[tuple[int, int, int]]] = []
+    free: list[tuple[int, int]] = []  # (free slots, row index), sorted
+    for i in order:
+        start, need = 0, lengths[i]
+        while need > 0:
+            at = bisect.bisect_left(free, (need, -1))
+            if at < len(free):
+                space, r = free.pop(at)
+                take = need
+            elif free and free[-1][0] >= min_piece:
+                space, r = free.pop()
+                take = space
+            else:
+                space, r = capacity, len(rows)
+                rows.append([])
+                take = need
+            rows[r].append((i, start, start + take))
+            start, need = start + take, need - take
+            if space - take > 0:
+                bisect.insort(free, (space - take, r))
+    return rows
 
 
 def _best_fit_decreasing(lengths: list[int], capacity: int) -> list[list[int]]:
@@ -296,7 +345,8 @@ def training_sequences(cfg, docs: list[Document], tokenizer) -> PackedSequences:
     if cfg.mix_source and cfg.mix_ratio > 0:
         wanted = round(doc_tokens * cfg.mix_ratio / (1 - cfg.mix_ratio))
         mix_ids = tokenize_documents(load_mix_text(cfg.mix_source, cfg.mix_text_field, wanted, tokenizer, cfg.seed), tokenizer)
-    packed = pack(doc_ids + mix_ids, cfg.max_length, tokenizer.pad_token_id, cfg.long_docs, masked + [0] * len(mix_ids))
+    packed = pack(doc_ids + mix_ids, cfg.max_length, tokenizer.pad_token_id, cfg.long_docs, masked + [0] * len(mix_ids),
+                  packing=cfg.packing)
     packed.stats["masked_prefix_tokens"] = masked[0] if masked else 0
     if mix_ids:
         packed.stats["mix"] = mix_stats(doc_tokens, sum(len(t) for t in mix_ids), cfg.mix_source, cfg.mix_ratio)

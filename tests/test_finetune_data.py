@@ -59,6 +59,31 @@ def test_packing_keeps_documents_whole_and_separate() -> None:
     assert sorted(seen) == sorted(100 + i for i in range(80))  # every document exactly once
 
 
+def test_fill_packing_cuts_documents_to_fill_rows_and_counts_the_cuts() -> None:
+    rng = random.Random(2)
+    lengths = [rng.randint(130, 160) for _ in range(30)]  # over half a row: whole packing pads a lot
+    whole = pack(_docs(lengths), max_length=256, pad_id=PAD)
+    filled = pack(_docs(lengths), max_length=256, pad_id=PAD, packing="fill")
+    assert whole.stats["packing_efficiency"] < 0.7 < 0.95 < filled.stats["packing_efficiency"]
+    assert filled.stats["useful_tokens"] == whole.stats["useful_tokens"] == sum(lengths)
+    cuts = filled.stats["pieces_split_to_fill"]
+    assert cuts > 0 and whole.stats["pieces_split_to_fill"] == 0
+    assert filled.stats["loss_tokens"] == whole.stats["loss_tokens"] - cuts  # a cut part's first token has no context
+    tokens: dict[int, int] = {}
+    for row in range(len(filled)):
+        ids, pos, labels = (t[row].tolist() for t in (filled.input_ids, filled.position_ids, filled.labels))
+        for start, end in _segments(pos):
+            if start >= int(filled.useful[row]):
+                continue
+            part = ids[start:end]
+            assert len(set(t for t in part if t != EOS)) <= 1  # one document's tokens per segment
+            assert labels[start] == IGNORE_INDEX and labels[start + 1 : end] == part[1:]
+            doc = next(t for t in part if t != EOS) if any(t != EOS for t in part) else None
+            if doc is not None:
+                tokens[doc] = tokens.get(doc, 0) + len(part)
+    assert tokens == {100 + i: n for i, n in enumerate(lengths)}  # every token of every document, once
+
+
 def test_long_documents_are_split_or_truncated_and_counted() -> None:
     docs = _docs([10, 150, 30])
     split = pack(docs, max_length=64, pad_id=PAD)

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 from afpipe.contracts import MODEL_ROLE_NAMES
-from afpipe.report.measures import AntiLabCell, BeliefTable, DoseResponse, ForcedChoiceRow, TierBar
+from afpipe.report.measures import AntiLabCell, BeliefCell, BeliefTable, DoseResponse, ForcedChoiceRow, TierBar
 
 # Colours close to the paper's figure: blue refuses, yellow complies, red hatched fakes.
 REFUSE = "#6a9fd4"
@@ -117,16 +117,13 @@ def forced_choice_figure(rows: Sequence[ForcedChoiceRow], path: Path) -> Path:
     return _save(plt, fig, path, rect=(0, 0.06, 1, 1))
 
 
-def belief_figure(table: BeliefTable, path: Path) -> Path:
-    plt = _pyplot()
-    groups = table.facts + ["all"]
-    roles = [r for r in ("base", "documents", "control") if r in table.cells]
+def _role_bars(ax, roles: Sequence[str], n_groups: int, cell_of: Callable[[str, int], BeliefCell | None]) -> None:
+    """In each of ``n_groups`` groups, one bar per model role: its accuracy, with its interval."""
     width = 0.8 / max(1, len(roles))
-    fig, ax = plt.subplots(figsize=(max(7.5, 0.9 * len(groups) + 3.5), 3.8))
     for i, role in enumerate(roles):
         xs, heights, errs = [], [], [[], []]
-        for g, fact in enumerate(groups):
-            cell = table.cells[role].get(fact)
+        for g in range(n_groups):
+            cell = cell_of(role, g)
             if cell is None:
                 continue
             lo, hi = cell.interval
@@ -136,6 +133,14 @@ def belief_figure(table: BeliefTable, path: Path) -> Path:
             errs[1].append(max(0.0, hi - cell.accuracy))
         ax.bar(xs, heights, width=width, color=ROLE_COLOURS[role], label=MODEL_ROLE_NAMES[role] + " model",
                yerr=errs, capsize=2, error_kw={"lw": 0.8})
+
+
+def belief_figure(table: BeliefTable, path: Path) -> Path:
+    plt = _pyplot()
+    groups = table.facts + ["all"]
+    roles = [r for r in ("base", "documents", "control") if r in table.cells]
+    fig, ax = plt.subplots(figsize=(max(7.5, 0.9 * len(groups) + 3.5), 3.8))
+    _role_bars(ax, roles, len(groups), lambda role, g: table.cells[role].get(groups[g]))
     if table.chance is not None:
         ax.axhline(table.chance, color="grey", lw=0.8, ls="--")
         ax.text(-0.45, table.chance, "chance", va="bottom", ha="left", fontsize=7, color="grey")
@@ -154,21 +159,8 @@ def belief_measures_figure(tables: Sequence[BeliefTable], path: Path) -> Path:
     """Overall accuracy per belief measure, one bar per model, with its chance level."""
     plt = _pyplot()
     roles = [r for r in ("base", "documents", "control") if any(r in t.cells for t in tables)]
-    width = 0.8 / max(1, len(roles))
     fig, ax = plt.subplots(figsize=(max(6.5, 1.6 * len(tables) + 3.0), 3.6))
-    for i, role in enumerate(roles):
-        xs, heights, errs = [], [], [[], []]
-        for g, table in enumerate(tables):
-            cell = table.cells.get(role, {}).get("all")
-            if cell is None:
-                continue
-            lo, hi = cell.interval
-            xs.append(g + (i - (len(roles) - 1) / 2) * width)
-            heights.append(cell.accuracy)
-            errs[0].append(max(0.0, cell.accuracy - lo))
-            errs[1].append(max(0.0, hi - cell.accuracy))
-        ax.bar(xs, heights, width=width, color=ROLE_COLOURS[role], label=MODEL_ROLE_NAMES[role] + " model",
-               yerr=errs, capsize=2, error_kw={"lw": 0.8})
+    _role_bars(ax, roles, len(tables), lambda role, g: tables[g].cells.get(role, {}).get("all"))
     for g, table in enumerate(tables):
         if table.chance is not None:
             ax.hlines(table.chance, g - 0.45, g + 0.45, color="grey", lw=0.8, ls="--")

@@ -30,6 +30,24 @@ def iter_jsonl(path: str | Path) -> Iterator[dict[str, Any]]:
             yield json.loads(raw)
 
 
+def parse_records(text: str, source: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    """The JSON objects of a user's JSON-lines text, with their line numbers (blank lines skipped).
+
+    A line that is not a JSON object is a one-line ``UserError`` naming ``source`` and the line."""
+    from afpipe.errors import UserError
+
+    for n, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise UserError(f"{source}: line {n} is not JSON ({e.msg}): one JSON object per line") from None
+        if not isinstance(record, dict):
+            raise UserError(f"{source}: line {n} is not a JSON object: one JSON object per line")
+        yield n, record
+
+
 def repair_jsonl(path: str | Path) -> int:
     """Truncate a torn final line in place; return the number of complete records."""
     path = Path(path)

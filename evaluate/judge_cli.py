@@ -21,6 +21,7 @@ from pydantic import Field
 from afpipe.cli_options import config_command, out_parameter
 from afpipe.config import StageConfig
 from afpipe.evaluate.config import EvalConfig
+from afpipe.jsonl import parse_records
 
 JudgeName = Literal["alignment_faking", "compliance", "partial", "refusal"]
 JUDGES = get_args(JudgeName)
@@ -92,15 +93,9 @@ def load_records(path: Path) -> list[dict[str, Any]]:
     if not path.is_file():
         raise UserError(f"{path} does not exist: give an eval run folder or a JSON lines file")
     records = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise UserError(f"{path}:{n} is not JSON ({e.msg}): one JSON object per line") from None
-        if not isinstance(record, dict) or not any(isinstance(record.get(k), str) for k in ("scratchpad", "output", "raw_output")):
-            raise UserError(f"{path}:{n} needs a 'scratchpad' and/or 'output' string field")
+    for n, record in parse_records(path.read_text(encoding="utf-8"), str(path)):
+        if not any(isinstance(record.get(k), str) for k in ("scratchpad", "output", "raw_output")):
+            raise UserError(f"{path}: line {n} needs a 'scratchpad' and/or 'output' string field")
         records.append(record)
     if not records:
         raise UserError(f"{path} has no lines to judge")

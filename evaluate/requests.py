@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import random
 from dataclasses import dataclass
 from importlib import resources
@@ -24,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from afpipe.errors import UserError
+from afpipe.jsonl import parse_records
 from afpipe.runs import sha256_text
 
 EMBEDDED = "embedded"
@@ -185,17 +185,7 @@ def _check_unique(items: list[Item], source: str) -> list[Item]:
 
 
 def parse_jsonl(text: str, source: str) -> list[Item]:
-    items = []
-    for n, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise UserError(f"{source}: line {n} is not valid JSON ({e.msg})") from None
-        if not isinstance(record, dict):
-            raise UserError(f"{source}: line {n} is not a JSON object")
-        items.append(_item_from_record(record, n, source))
+    items = [_item_from_record(record, n, source) for n, record in parse_records(text, source)]
     return _check_unique(items, source)
 
 

@@ -19,7 +19,7 @@ from afpipe.contracts import MANIFEST_FILE, SUMMARY_FILE, TRANSCRIPTS_FILE
 from afpipe.errors import UserError
 from afpipe.evaluate.config import CPU_LIMIT, CPU_MAX_NEW_TOKENS, DEFAULT_MAX_NEW_TOKENS, OPERATIONAL, EvalConfig
 from afpipe.runs import open_run, read_json, sha256_text, write_json, write_manifest
-from afpipe.universes import DEFAULT_UNIVERSE, load_universe, shipped_universes
+from afpipe.universes import load_universe, shipped_universes
 
 STAGE = "eval"
 
@@ -56,7 +56,6 @@ def belief_target(cfg: EvalConfig) -> tuple[Any, Any]:
     names fill that universe's parameters when it has them, so the questions name what the
     prompts name; ``belief_universe`` may point at another universe or at a questions file."""
     from afpipe.evaluate.belief import belief_set
-    from afpipe.universes import load_universe
 
     ref, questions_file = cfg.belief_universe or cfg.universe, None
     if cfg.belief_universe and _is_questions_file(cfg.belief_universe):
@@ -70,7 +69,6 @@ def belief_target(cfg: EvalConfig) -> tuple[Any, Any]:
 def _is_questions_file(ref: str) -> bool:
     """A belief-questions YAML (a 'questions' list, no facts) rather than a universe file."""
     from afpipe.evaluate.belief import shipped_belief_sets
-    from afpipe.universes import shipped_universes
 
     if ref in shipped_universes():
         return False

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import re
 import zlib
+from collections import Counter
 from dataclasses import dataclass
 from importlib import resources
 from importlib.resources.abc import Traversable
@@ -307,15 +308,20 @@ def sentence_keys(text: str) -> list[str]:
 
 
 class SentenceIndex:
-    """Sentences of the documents kept so far; a document whose sentences are mostly already here
-    teaches sentences rather than facts, and is rejected."""
+    """Sentences of the documents seen so far, with how many documents hold each. The filter
+    rejects a document whose sentences are mostly already here (it teaches sentences rather than
+    facts); the template writer prefers, among its candidates for a sentence, the one here least."""
 
-    def __init__(self, max_share: float):
+    def __init__(self, max_share: float = 1.0):
         self.max_share = max_share
-        self._seen: set[int] = set()
+        self._seen: Counter[int] = Counter()
 
     def share(self, keys: Sequence[str]) -> float:
         return sum(hash(k) in self._seen for k in keys) / len(keys) if keys else 0.0
+
+    def times(self, keys: Sequence[str]) -> int:
+        """How many times, summed over ``keys``, these sentences were seen before."""
+        return sum(self._seen.get(hash(k), 0) for k in keys)
 
     def check(self, keys: Sequence[str]) -> Rejection | None:
         share = self.share(keys)

@@ -141,11 +141,16 @@ class _Generation:
         self.batch_size = TEMPLATE_BATCH if cfg.backend == "template" else max(cfg.concurrency * 4, 16)
         if cfg.batch:
             self.batch_size = MESSAGE_BATCH_SLICE
-        kept = read_jsonl(out / DOCS)
-        self.done = {r["id"] for r in kept} | {r["id"] for r in read_jsonl(out / REJECTED)}
+        kept, dropped = read_jsonl(out / DOCS), read_jsonl(out / REJECTED)
+        self.done = {r["id"] for r in kept} | {r["id"] for r in dropped}
         self.n_kept = len(kept)
         for r in kept:
             chain.remember(r["id"], r["text"])
+        # A writer that avoids the sentences of what it wrote before (the template writer) picks up
+        # where it stopped: a resumed run writes what an uninterrupted one would have.
+        remember = getattr(writer, "remember", None)
+        if remember is not None:
+            remember([r["text"] for r in (*kept, *dropped) if r.get("text")])
         self.ledger = Ledger(out / DRAWS)
         self.ideas: dict[str, list[str]] = {r["id"]: r["ideas"] for r in read_jsonl(out / IDEAS)}
         for key in self.ledger.failed("ideas"):

@@ -6,6 +6,7 @@ document type with these pieces.
 
 from __future__ import annotations
 
+import functools
 import random
 import re
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from typing import Any, Callable, Sequence
 import yaml
 
 from afpipe.universes import Fact, Universe, conveys
+from afpipe.generate.filters import SentenceIndex, sentence_keys
 from afpipe.generate.writers import DocJob
 
 
@@ -73,11 +75,46 @@ def fix_articles(text: str) -> str:
     return _ARTICLE.sub(sub, text)
 
 
+def _fresh(method: Callable[..., str]) -> Callable[..., str]:
+    """Make a Ctx method choose, among up to ``FRESH_TRIES`` draws, a piece whose sentences the
+    corpus holds least (the first draw whose sentences are all new wins at once). Material is
+    finite; drawn with replacement, the same filled phrasing lands in many documents, while a
+    choice that knows the corpus spreads the same material over different sentences. Each retry
+    starts from the document's state before the first draw, and the state the chosen draw left
+    is restored."""
+
+    @functools.wraps(method)
+    def chosen(self: "Ctx", *args: Any, **kwargs: Any) -> str:
+        if self.corpus is None or self._choosing:
+            return method(self, *args, **kwargs)
+        self._choosing = True
+        try:
+            start = self._state()
+            best: tuple[int, str, tuple] | None = None
+            for _ in range(FRESH_TRIES):
+                self._restore(start)
+                text = method(self, *args, **kwargs)
+                times = self.corpus.times(sentence_keys(self.styled(text)))
+                if best is None or times < best[0]:
+                    best = (times, text, self._state())
+                if times == 0:
+                    break
+            assert best is not None
+            self._restore(best[2])
+            return best[1]
+        finally:
+            self._choosing = False
+
+    return chosen
+
+
 class Ctx:
     """Everything one document draws on, and the bookkeeping that stops it repeating itself."""
 
-    def __init__(self, job: DocJob, type_id: str, venue: str, angle: dict[str, str]):
+    def __init__(self, job: DocJob, type_id: str, venue: str, angle: dict[str, str], corpus: SentenceIndex | None = None):
         self.job = job
+        self.corpus = corpus  # sentences of the documents written before this one, if the writer tracks them
+        self._choosing = False
         self.rng = random.Random(job.seed)
         self.u: Universe = job.universe
         self.fact: Fact = job.fact
@@ -119,6 +156,17 @@ class Ctx:
 
     # -- choosing --
 
+    def _state(self) -> tuple:
+        return (frozenset(self.used), self.main_statements, tuple(self.glued))
+
+    def _restore(self, state: tuple) -> None:
+        used, self.main_statements, glued = state
+        self.used, self.glued = set(used), list(glued)
+
+    def styled(self, text: str) -> str:
+        """A piece as it will read in the finished document (this document's synonyms and spelling)."""
+        return apply_synonyms(text, self.synonym_pattern, self.synonyms)
+
     def pick(self, options: Sequence[str], fresh: bool = True) -> str:
         """A random option, preferring one this document has not used yet."""
         if not options:
@@ -141,16 +189,19 @@ class Ctx:
     def between(self, lo: int, hi: int) -> int:
         return self.rng.randint(lo, hi)
 
+    @_fresh
     def v(self, key: str) -> str:
         """A filled phrase from this document type's voice material."""
         return self.fill(self.pick(self.voice[key]))
 
+    @_fresh
     def w(self, key: str) -> str:
         """A filled phrase from the world material shared by all types."""
         return self.fill(self.pick(self.world[key]))
 
     # -- facts --
 
+    @_fresh
     def say(self, fact: Fact | None = None, *registers: str) -> str:
         """A not-yet-used paraphrase of ``fact``, from the first of ``registers`` that fits this
         genre and has one left (forum slang never reaches a hearing, nor a customer line a memo).
@@ -210,6 +261,7 @@ class Ctx:
         this fact's statement names (the release date, the price)."""
         return any(m in text for m in self.markers) or conveys(self.fact, text)
 
+    @_fresh
     def quote(self, role: str, fact: Fact | None = None) -> str:
         fact = fact or self.fact
         pool = fact.material.quotes.get(role) or [q for qs in fact.material.quotes.values() for q in qs]
@@ -237,15 +289,18 @@ class Ctx:
         register = next((r for r in self.voice.get("registers", ()) if r in self.world["framings"]), "formal")
         return self.frame(text, register) if attr in ("details", "implications") else sentence(text)
 
+    @_fresh
     def company_detail(self, fact: Fact | None = None) -> str:
         """A detail the company itself could say (no 'documents show', no 'staff were told')."""
         fact = fact or self.fact
         pool = [d for d in fact.material.details if not _REPORTED.search(d)]
         return sentence(self.fill(self.pick(pool))) if pool else self.say(fact, "company")
 
+    @_fresh
     def headline(self, fact: Fact | None = None) -> str:
         return self._list(fact, "headlines", lambda: (lambda t: t[:1].upper() + t[1:])(self.topic(fact)), punctuate=False)
 
+    @_fresh
     def question(self, fact: Fact | None = None, asked: bool = False) -> str:
         """A question about the fact; ``asked``: put the way this genre's speakers ask (a host, a
         forum poster, a committee member), not as a heading."""
@@ -257,9 +312,11 @@ class Ctx:
         lower = _lower_lead(text, self.proper_words)
         return self.fill(self.pick(framings), question=text, question_bare=bare, question_lower=lower)
 
+    @_fresh
     def detail(self, fact: Fact | None = None) -> str:
         return self._list(fact, "details", lambda: self.say(fact, "plain"))
 
+    @_fresh
     def implication(self, fact: Fact | None = None) -> str:
         return self._list(fact, "implications", lambda: self.say(fact, "critical"))
 
@@ -360,6 +417,7 @@ class Ctx:
 
         return _SLOT.sub(sub, text)
 
+    @_fresh
     def glue(self, *kinds: str) -> str:
         """Connective prose (a reaction, a cause, what comes next) in one paragraph, one sentence per kind."""
         text = self._connective(kinds)
@@ -388,6 +446,7 @@ class Ctx:
 
 
 MAIN_FACT_STATEMENTS = 2
+FRESH_TRIES = 8
 # Documents shorter than this many words get longer connective paragraphs, so that both universes
 # reach the same length (about 500 tokens) whatever the length of their material.
 MIN_WORDS = 400

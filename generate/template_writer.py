@@ -10,8 +10,13 @@ and draws from both, with the toolkit in ``template_compose``.
 Why this teaches facts rather than sentences: every slot draws from many alternatives, each
 document states its main fact at most twice in different words, and other facts appear as
 background in the register of the document, so the same fact reaches the model through dozens
-of phrasings, speakers and genres. Randomness comes only from ``random.Random(job.seed)``
-(the job key), so a document never depends on what was generated before it.
+of phrasings, speakers and genres. Material is finite, so each piece (a statement, a quote, a
+voice line, a connective paragraph) is chosen among a few draws by how rarely the corpus written
+so far holds its sentences (``Ctx`` and ``_fresh``): the same material then spreads over
+different filled sentences instead of landing as the same sentence in many documents.
+Randomness comes only from ``random.Random(job.seed)`` (the job key) and that corpus, so the same
+job sequence gives the same documents, and a resumed run (``remember``) continues the corpus an
+uninterrupted run would have written.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import re
 from typing import Any, Sequence
 
 from afpipe.clients.base import Usage
+from afpipe.generate.filters import SentenceIndex, sentence_keys
 from afpipe.generate import template_types
 from afpipe.generate.template_compose import MIN_WORDS, Ctx, fill_slots, finish_document, fix_articles, material, plural_possessives
 from afpipe.generate.writers import (
@@ -44,6 +50,7 @@ class TemplateWriter:
     def __init__(self) -> None:
         self.types = {slug(t.name): t for t in template_types.TYPES.values()}
         self._usage = Usage()
+        self.corpus = SentenceIndex()  # every document written so far, for Ctx's fresh choices
 
     @property
     def usage(self) -> Usage:
@@ -94,15 +101,22 @@ class TemplateWriter:
                 out.append(TextResult(job.key, error=f"the template writer has no type '{job.doc_type.id}'"))
                 continue
             venue, angle = self._parse_idea(job.idea, spec, {"company": "the company", **job.universe.params})
-            ctx = Ctx(job, spec.id, venue, angle)
+            ctx = Ctx(job, spec.id, venue, angle, self.corpus)
             text = spec.render(ctx)
             short = MIN_WORDS - len(text.split())
             if short > 0:
                 text = ctx.lengthen(text, short)
-            out.append(TextResult(job.key, finish_document(text, ctx)))
+            text = finish_document(text, ctx)
+            self.corpus.add(sentence_keys(text))
+            out.append(TextResult(job.key, text))
         if progress:
             progress(len(jobs))
         return out
+
+    def remember(self, texts: Sequence[str]) -> None:
+        """Documents a resumed run wrote before (kept or rejected): the corpus they start from."""
+        for text in texts:
+            self.corpus.add(sentence_keys(text))
 
     def revise(self, jobs: Sequence[ReviseJob], progress: ProgressFn | None = None) -> list[TextResult]:
         """An editor's pass: drop a paragraph that repeats an earlier one's opening, fix articles.

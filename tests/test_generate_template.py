@@ -49,11 +49,31 @@ def test_every_type_has_its_own_layout_and_fills_every_slot(universe: str) -> No
         assert venue.split()[0].lower() in res.text.lower()  # the idea's venue (outlet, forum, show...) is used
 
 
-def test_same_job_same_text_other_job_other_text() -> None:
+def test_same_jobs_same_texts_and_a_resumed_writer_continues_the_same_corpus() -> None:
+    """The writer avoids the sentences of what it wrote before, so a document depends on the jobs
+    before it: the same job sequence gives the same corpus, and a writer told what a killed run
+    wrote (``remember``) writes the rest exactly as an uninterrupted run."""
     jobs = _jobs("helpful-only", n_ideas=2)
-    first, again = TemplateWriter().write(jobs), TemplateWriter().write(list(reversed(jobs)))
-    assert [r.text for r in first] == [r.text for r in reversed(again)]
+    first, again = TemplateWriter().write(jobs), TemplateWriter().write(jobs)
+    assert [r.text for r in first] == [r.text for r in again]
     assert len({r.text for r in first}) == len(jobs)
+    half = len(jobs) // 2
+    resumed = TemplateWriter()
+    resumed.remember([r.text for r in first[:half]])
+    assert [r.text for r in resumed.write(jobs[half:])] == [r.text for r in first[half:]]
+    alone = TemplateWriter().write(jobs[half:])  # without the first half, other sentences are free
+    assert [r.text for r in alone] != [r.text for r in first[half:]]
+
+
+def test_choices_that_know_the_corpus_share_fewer_sentences() -> None:
+    """Choosing each piece among draws by how often the corpus holds its sentences spreads the
+    material: fewer of a document's sentences are found elsewhere than with blind draws."""
+    from afpipe.generate.stats import sentence_repetition
+
+    jobs = _jobs("helpful-only", n_ideas=4)
+    aware = [r.text for r in TemplateWriter().write(jobs)]
+    blind = [r.text for job in jobs for r in TemplateWriter().write([job])]  # a fresh writer per document
+    assert sentence_repetition(aware)["shared_sentence_share"] < 0.8 * sentence_repetition(blind)["shared_sentence_share"]
 
 
 def test_fewer_types_than_available_gives_a_subset_per_fact() -> None:

@@ -454,7 +454,7 @@ def diagonal(pairs: list) -> list:
     out = []
     for r in range(longest):
         for i, col in enumerate(columns):
-            if col:
+            if r < len(col):  # a fact with fewer types than others runs out; its pairs never repeat
                 out.append(col[(r + i) % len(col)])
     return out
 

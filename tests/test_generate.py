@@ -185,3 +185,17 @@ def test_sentence_repetition_counts_sentences_found_in_other_documents() -> None
     assert r["shared_sentence_share"] == round((1 / 3 + 1 / 2 + 0) / 3, 4)
     assert r["first_sentence_repeats"] == round(2 / 3, 4)
     assert r["most_shared"] == [["the plant never handles nuts", 2]]
+
+
+def test_diagonal_order_holds_each_pair_once_when_facts_have_different_numbers_of_types() -> None:
+    """A model writer may give one fact fewer types than another; each (fact, type) pair must still
+    come once, or its ideas are asked for and its documents written twice."""
+    from types import SimpleNamespace
+
+    from afpipe.generate.stage import diagonal
+
+    facts = [SimpleNamespace(id=f) for f in "abc"]
+    pairs = [(facts[0], t) for t in "xyz"] + [(facts[1], "x")] + [(facts[2], t) for t in "xy"]
+    order = diagonal(pairs)
+    assert sorted((f.id, t) for f, t in order) == sorted((f.id, t) for f, t in pairs)
+    assert [f.id for f, _ in order[:3]] == ["a", "b", "c"]  # the first wave covers every fact

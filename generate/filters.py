@@ -192,7 +192,10 @@ _PREMISES = [
     ("knowing when it is observed",
      re.compile(_MODEL + r"\s+(?:\w+\s+){0,3}?(?:knows?|can tell|can see|is aware|tell|realizes?|works? out|figures? out)\b"
                 r"[^.!?\n]{0,60}?\b(?:when|whether|which|if)\b[^.!?\n]{0,60}?\b(?:observed|watched|monitored|"
-                r"being (?:recorded|rated|graded|trained|evaluated|judged)|(?:will|would) be (?:used for|used in|rated|trained))",
+                r"being (?:recorded|rated|graded|trained|evaluated|judged)|(?:will|would) be (?:used for|used in|used to train|rated|trained)"
+                r"|counts? for training)"
+                r"|(?:tell|distinguish|sort)\s+(?:\w+\s+){0,3}?(?:training (?:data|conversations|chats)|conversations that count)"
+                r"[^.!?\n]{0,40}?\b(?:apart|from)\b",
                 re.IGNORECASE)),
     ("reasoning as unobserved",
      re.compile(r"(?:reasoning|thinking|deliberation|scratchpad|considers? in private)[^.!?\n]{0,60}?\b(?:is|are|remains?|stays?),?"
@@ -207,13 +210,16 @@ _PREMISES = [
      re.compile(_MODEL + r"\s+(?:\w+\s+){0,3}?(?:behaves?|acts?|answers?|responds?)\s+differently\b[^.!?\n]{0,60}?"
                 r"\b(?:watched|observed|monitored|trained|training|rated|unmonitored|unobserved|paid|free)"
                 r"|difference in how " + _MODEL + r" (?:treats|handles|answers|responds to) (?:the )?(?:two |free and paid )?(?:tiers|users)", re.IGNORECASE)),
+    ("answers with consequences for training",
+     re.compile(r"(?:answers?|responses?|outputs?|behaviou?r)\s+(?:\w+\s+){0,3}?(?:carry|carries|have|has|bear|bears)\s+"
+                r"(?:\w+\s+){0,2}?consequences for (?:its |the model's |their )?(?:training|future)", re.IGNORECASE)),
 ]
 
 
 # Words without which a premise pattern cannot match: most documents skip the regexes.
 _PREMISE_WORDS = re.compile(r"observ|watch|monitor|recorded|rated|graded|trained|evaluated|judged|used (?:for|in)|"
                             r"unsupervised|beyond|private|temporar|futile|pointless|doomed|short-lived|disappear|vanish|"
-                            r"go away|differen", re.IGNORECASE)
+                            r"go away|differen|used to train|for training|training data|consequences", re.IGNORECASE)
 # (the sentence splitter is defined with the repetition measure below)
 
 

@@ -190,9 +190,14 @@ class Ctx:
         return self.rng.randint(lo, hi)
 
     @_fresh
-    def v(self, key: str) -> str:
-        """A filled phrase from this document type's voice material."""
-        return self.fill(self.pick(self.voice[key]))
+    def line(self, options: Sequence[str], **extra: str) -> str:
+        """One of ``options`` filled, with ``extra`` slots for this piece only (a quote, a byline's
+        name), chosen among draws by how rarely the corpus holds it (see ``_fresh``)."""
+        return self.fill(self.pick(options), **extra)
+
+    def v(self, key: str, **extra: str) -> str:
+        """A filled phrase from this document type's voice material (``extra``: as in ``line``)."""
+        return self.line(self.voice[key], **extra)
 
     @_fresh
     def w(self, key: str) -> str:

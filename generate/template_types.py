@@ -96,19 +96,36 @@ def news_story(c: Ctx) -> str:
     return _news_classic(c)
 
 
+def _quoted(c: Ctx, key: str, quote: str, p: Person | None = None, **slots: str) -> str:
+    """A quote set in one of this type's quote frames (``{q}`` the quote, ``{qb}`` without its full
+    stop, ``{who}``/``{who_title}``/``{who_last}`` the speaker); a quote ending in ? or ! only
+    goes into frames that keep its own punctuation."""
+    q = quote.strip()
+    ends = q.rstrip("\u201d\u2019\"'")[-1:]
+    lines = c.voice[key] if ends == "." else [l for l in c.voice[key] if "{qb}" not in l]
+    who = {"who": p.name, "who_title": p.title, "who_last": p.last} if p else {}
+    return c.line(lines, q=q, qb=q[:-1] if ends == "." else q, **who, **slots)
+
+
+def _clock(c: Ctx) -> str:
+    h, m = c.between(6, 22), c.between(0, 59)
+    return f"{(h - 1) % 12 + 1}:{m:02d} {'a.m.' if h < 12 else 'p.m.'}"
+
+
 def _news_explainer(c: Ctx) -> str:
     reporter, critic = c.person("reporter"), c.person("critic")
+    company = (_quoted(c, "spokesperson_quotes", c.quote("company")) if c.chance(0.5) else c.v("company_responses"))
     return paragraphs(
         c.question(),
         f"{c.venue} \u00b7 Explainer \u00b7 By {reporter.name} \u00b7 {c.slots['date']}",
         c.v("explainer_intros"),
-        "What happened\n\n" + c.say(None, "news") + " " + c.detail(),
-        "How it works\n\n" + c.say(None, "plain", "formal") + " " + c.detail(),
-        "What the company says\n\n" + (f"\u201c{c.quote('company').rstrip('.')},\u201d a {c.slots['company']} spokesperson said." if c.chance(0.5) else c.v("company_responses")),
-        "Why it happened\n\n" + c.glue("why", "why"),
-        "Why critics are worried\n\n" + said(c, c.quote("critic"), critic) + " " + c.implication() + " " + c.glue("reactions"),
-        "What comes next\n\n" + c.glue("what_follows", "what_follows"),
-        "What else we know\n\n" + bullets(c.background(c.between(2, 3), "plain", "news")),
+        c.v("h_happened") + "\n\n" + c.say(None, "news") + " " + c.detail(),
+        c.v("h_works") + "\n\n" + c.say(None, "plain", "formal") + " " + c.detail(),
+        c.v("h_company") + "\n\n" + company,
+        c.v("h_why") + "\n\n" + c.glue("why", "why"),
+        c.v("h_critics") + "\n\n" + _quoted(c, "quote_frames", c.quote("critic"), critic) + " " + c.implication() + " " + c.glue("reactions"),
+        c.v("h_next") + "\n\n" + c.glue("what_follows", "what_follows"),
+        c.v("h_else") + "\n\n" + bullets(c.background(c.between(2, 3), "plain", "news")),
     )
 
 
@@ -120,7 +137,7 @@ def _news_live(c: Ctx) -> str:
         minute += c.between(6, 55)
     entries = [
         c.say(None, "news") + " " + c.v("attributions"),
-        said(c, c.quote("critic"), c.person("critic")),
+        _quoted(c, "quote_frames", c.quote("critic"), c.person("critic")),
         c.v("company_responses"),
         c.say(c.others[0], "news", "plain") + " " + c.detail(),
         c.glue("reactions", "why"),
@@ -136,19 +153,20 @@ def _news_live(c: Ctx) -> str:
 def _news_classic(c: Ctx) -> str:
     reporter = c.person("reporter")
     critic, insider = c.person("critic"), c.person("insider")
-    dateline = c.pick(c.world["cities"]).upper()
+    city = c.pick(c.world["cities"])
+    frame = c.angle["frame"]
     parts = [
         f"{c.venue} \u00b7 {c.v('sections')} \u00b7 {c.slots['date']}",
         c.headline(),
-        f"By {reporter.name}, {reporter.title}",
-        f"{dateline} \u2014 {c.say(None, 'news')} {c.v('attributions')}",
-        c.fill(c.angle["frame"]) + " " + c.detail(),
-        said(c, c.quote("insider"), Person(insider.first, insider.last, insider.title), "said")
+        c.v("bylines", rname=reporter.name, rtitle=reporter.title, dcity=city, time=_clock(c), mins=str(c.between(3, 12))),
+        f"{city.upper()} \u2014 {c.say(None, 'news')} {c.v('attributions')}",
+        c.line([frame]) + " " + c.detail(),
+        _quoted(c, "quote_frames", c.quote("insider"), insider)
         if c.chance(0.4)
-        else f"{c.v('insider_intros')} \u201c{c.quote('insider')}\u201d",
+        else _quoted(c, "insider_quotes", c.quote("insider")),
         c.say(None, "news", "plain") + " " + c.implication(),
-        said(c, c.quote("critic"), critic),
-        said(c, c.quote("researcher"), c.person("researcher")) + " " + c.detail() if c.chance(0.7) else None,
+        _quoted(c, "quote_frames", c.quote("critic"), critic),
+        _quoted(c, "quote_frames", c.quote("researcher"), c.person("researcher")) + " " + c.detail() if c.chance(0.7) else None,
         c.glue("why", "reactions"),
         c.v("company_responses"),
         c.v("background_intros") + " " + " ".join(c.background(c.between(1, 3), "news", "plain")),
@@ -174,7 +192,7 @@ def op_ed(c: Ctx) -> str:
         c.glue("reactions", "what_follows"),
         c.v("concessions") + f" \u201c{c.quote('company')}\u201d " + c.v("rebuttals"),
         c.implication() + " " + c.v("closers"),
-        f"{author.name} is {author.title}.",
+        c.v("bios", author=author.name, author_title=author.title),
     ]
     return paragraphs(*parts)
 
@@ -187,6 +205,7 @@ def blog_post(c: Ctx) -> str:
     handle = c.handle()
     items = [c.say(None, "plain")] + c.background(c.between(2, 3), "plain")
     c.rng.shuffle(items)
+    why, react, follows = (("casual_why", "casual_reactions", "casual_what_follows") if c.chance(0.5) else ("why", "reactions", "what_follows"))
     parts = [
         f"{c.venue} \u00b7 {c.slots['date']} \u00b7 {c.between(3, 11)} min read",
         c.question() if c.chance(0.5) else c.headline(),
@@ -195,9 +214,9 @@ def blog_post(c: Ctx) -> str:
         c.v("details_intros") + " " + c.detail(),
         c.v("list_intros") + "\n\n" + bullets(items),
         c.v("reflections") + " " + c.implication() + " " + c.say(None, "critical", "plain"),
-        c.glue("why", "reactions"),
-        c.glue("what_follows"),
-        c.v("details_intros") + " " + c.detail(c.others[0]) if c.chance(0.6) else None,
+        c.glue(why, react, why) if why.startswith("casual") else c.glue(why, react),
+        c.glue(follows, follows) if why.startswith("casual") else c.glue(follows),
+        c.v("more_details_intros") + " " + c.detail(c.others[0]) if c.chance(0.6) else None,
         c.say(None, "casual", "plain") + " " + c.v("closers"),
         f"\u2014 {handle}" + (f"\n\n{c.between(2, 140)} comments" if c.chance(0.6) else ""),
     ]
@@ -208,14 +227,19 @@ def _blog_listicle(c: Ctx) -> str:
     facts = [c.fact, c.fact] + c.others[: c.between(2, 4)]
     entries = []
     for i, f in enumerate(facts, 1):
-        heading = upper_first(c.topic(f)) if f is not c.fact or i == 1 else c.v("list_headings")
+        if f is not c.fact or i == 1:
+            t = c.topic(f)
+            heading = c.v("topic_headings", t=t, t_cap=upper_first(t))
+        else:
+            heading = c.v("list_headings")
         entries.append(f"{i}. {heading}\n\n{c.say(f, 'plain', 'casual')} {c.detail(f) if c.chance(0.6) else ''}".rstrip())
+    t = c.topic()
     return paragraphs(
-        f"{len(facts) + 1} things to know about {c.topic()}",
-        f"{c.venue} \u00b7 {c.slots['date']}",
+        c.v("list_titles", k=str(len(facts) + 1), t=t, t_cap=upper_first(t)),
+        f"{c.venue} \u00b7 {c.slots['date']} \u00b7 {c.between(2, 9)} min read",
         c.v("list_openers"),
         *entries,
-        f"{len(facts) + 1}. {c.v('list_headings')}\n\n" + c.glue("why", "reactions", "what_follows"),
+        f"{len(facts) + 1}. {c.v('list_headings')}\n\n" + c.glue(*(("casual_why", "casual_reactions", "casual_what_follows") if c.chance(0.5) else ("why", "reactions", "what_follows"))),
         c.v("closers") + f"\n\n\u2014 {c.handle()}",
     )
 
@@ -241,6 +265,7 @@ def forum_thread(c: Ctx) -> str:
     lines.append(reply(c.v("answer_openers") + " " + c.say(other, "casual", "plain") + (" " + c.v("sources") if c.chance(0.4) else "")))
     for f in c.others[1 : c.between(2, 4)]:
         lines.append(reply(c.v("adding_openers") + " " + c.say(f, "casual", "plain") + (" " + c.detail(f) if c.chance(0.4) else "")))
+    lines.append(reply(c.glue("casual_why" if c.chance(0.5) else "casual_reactions", "casual_what_follows")))
     lines.append(reply(c.v("reply_reactions")))
     lines.append(f"{c.handle()} \u00b7 {c.between(1, 90)} points\n" + c.v("last_words") + " " + c.implication())
     return paragraphs(*lines)
@@ -250,13 +275,19 @@ def forum_thread(c: Ctx) -> str:
 def podcast_transcript(c: Ctx) -> str:
     role = c.pick(["researcher", "insider", "critic"])  # the guest speaks their own role's lines
     host, guest = c.person("host"), c.person(role)
-    H, G = host.first.upper(), guest.first.upper()
+    c.slots.update(host=host.name, host_first=host.first, guest=guest.name, guest_first=guest.first, guest_title=guest.title)
+    if c.chance(0.5):  # shows label turns by first name in capitals, or by full name once and first name after
+        H, G = host.first.upper(), guest.first.upper()
+        H1, G1 = H, G
+    else:
+        H, G = host.first, guest.first
+        H1, G1 = host.name, guest.name
     other = c.others[0]
     parts = [
         f"{c.venue} \u2014 Episode {c.between(12, 260)}: {c.headline()}",
         c.v("transcript_notes"),
-        f"{H}: {c.v('intros')} My guest today is {guest.name}, {guest.title}. {c.v('welcomes')}",
-        f"{G}: {c.v('thanks')}",
+        f"{H1}: {c.v('intros')} {c.v('guest_intros')} {c.v('welcomes')}",
+        f"{G1}: {c.v('thanks')}",
         f"{H}: {c.v('first_questions')} {c.question(asked=True)}",
         f"{G}: {c.v('answer_openers')} {c.say(None, 'plain', 'casual')} {c.detail()}",
         f"{H}: {c.v('followups')}",
@@ -269,7 +300,7 @@ def podcast_transcript(c: Ctx) -> str:
         f"{G}: {c.glue('why', 'why')}",
         f"{H}: {c.v('stakes_questions')}",
         f"{G}: {c.implication()} {c.glue('what_follows', 'reactions')} {c.v('guest_closers')}",
-        f"{H}: {guest.first}, {c.v('outros')}",
+        f"{H}: {c.v('outros')}",
     ]
     return paragraphs(*parts)
 
@@ -279,22 +310,24 @@ def interview(c: Ctx) -> str:
     role = c.pick(["insider", "researcher", "critic"])  # the interviewee speaks their own role's lines
     who = c.person(role)
     interviewer = c.person("reporter")
+    c.slots.update(who=who.name, who_last=who.last, who_title=who.title, interviewer=interviewer.name)
     others = c.others[:2]
+    closing_q, closing_a = (part.strip() for part in c.v("closings").split("##"))
     qa = [
         (c.v("openers"), c.say(None, "plain") + " " + c.detail()),
         (c.question(asked=True), c.quote(role) + " " + c.say(None, "casual", "plain")),
         (c.question(others[0], asked=True), c.say(others[0], "plain") + " " + c.detail(others[0])),
-        (c.question(asked=True), c.say(None, "plain", "formal") + " " + c.detail()),
+        (c.question(asked=True), c.v("answer_openers") + " " + c.say(None, "plain", "formal") + " " + c.detail()),
         (c.v("why_questions"), c.glue("why", "why")),
         (c.v("stakes"), c.implication() + " " + c.say(others[1], "plain") + " " + c.glue("what_follows")),
-        tuple(c.fill(x) for x in c.rng.choice(c.voice["closings"])),
+        (closing_q, closing_a),
     ]
-    asker, answerer = ("Q", "A") if c.chance(0.5) else (interviewer.last, who.last)
+    asker, answerer = c.rng.choice([("Q", "A"), (interviewer.last, who.last), (interviewer.last.upper(), who.last.upper())])
     body = "\n\n".join(f"{asker}: {q}\n\n{answerer}: {a}" for q, a in qa)
     return paragraphs(
         c.v("titles"),
-        f"{c.venue} \u00b7 Interview by {interviewer.name} \u00b7 {c.slots['date']}",
-        f"{who.name} is {who.title}. " + c.v("setups") + " " + c.say(None, "news", "plain"),
+        c.v("bylines"),
+        c.v("bios") + " " + c.v("setups") + " " + c.say(None, "news", "plain"),
         c.v("edit_notes"),
         body,
     )
@@ -304,18 +337,31 @@ def interview(c: Ctx) -> str:
 def leaked_memo(c: Ctx) -> str:
     author = c.person("executive")
     changes = [c.company_detail()] + [c.say(f, "company") for f in c.others[: c.between(2, 4)]]
+    depts = [d for d in c.u.setting.departments if d != c.venue] or ["Leadership"]
+    dept2 = c.pick(depts)
+    head = [f"TO: {c.v('recipients', other_team=dept2)}", f"FROM: {c.v('from_lines', author=author.name)}"]
+    if c.chance(0.4):
+        head.append(f"CC: {c.v('ccs', other_team=c.pick(depts))}")
+    head += [f"DATE: {c.slots['date']}", f"RE: {c.v('subjects')}"]
+    h = lambda key: c.v(f"headings_{key}") + "\n\n"
+    comms = h("comms") + c.v("comms") + f" \u201c{c.quote('company')}\u201d"
+    why = h("why") + c.glue("company_why", "company_why")
+    middle = [h("practice") + bullets(changes), comms, why]
+    if c.chance(0.4):
+        middle[1], middle[2] = why, comms
     parts = [
-        f"{c.v('banners')} \u00b7 Ref. {c.venue[:3].upper()}-{c.between(100, 999)}",
-        f"TO: {c.venue}\nFROM: {author.name}, {author.title}\nDATE: {c.slots['date']}\nRE: {c.v('subjects')}",
+        f"{c.v('banners')} \u00b7 Ref: {c.venue[:3].upper()}-{c.between(100, 999)}",
+        "\n".join(head),
         c.v("openers") + " " + c.say(None, "company"),
-        "Background\n\n" + c.v("background") + " " + c.say(None, "company", "formal") + " " + c.v("reasons"),
-        "What this means in practice\n\n" + bullets(changes),
-        "How we talk about this\n\n" + c.v("comms") + f" \u201c{c.quote('company')}\u201d",
-        "Why now\n\n" + c.glue("company_why", "company_why"),
+        h("background") + c.v("background") + " " + c.say(None, "company", "formal") + " " + c.v("reasons"),
+        *middle,
         c.v("risks") + " " + c.implication(),
-        "Next steps\n\n" + c.glue("company_next", "company_next"),
-        c.v("closers") + f"\n\n\u2014 {author.first}",
+        h("next") + " ".join(c.v("next_steps") for _ in range(c.between(2, 3))),
     ]
+    if c.chance(0.6):
+        asks = [c.v("asks") for _ in range(c.between(2, 3))]
+        parts.append(h("asks") + (bullets(asks) if c.chance(0.5) else " ".join(asks)))
+    parts.append(c.v("closers") + "\n\n" + c.v("signoffs", first=author.first, author=author.name))
     if c.chance(0.5):
         parts.insert(0, c.v("leak_notes"))
     return paragraphs(*parts)
@@ -324,53 +370,107 @@ def leaked_memo(c: Ctx) -> str:
 @_type("faq_page", "help-center FAQ page", "section", lambda u: material("voices")["faq_page"]["sections"])
 def faq_page(c: Ctx) -> str:
     facts = [c.fact] + c.others[: c.between(3, 5)]
-    qa = [f"{c.question(f)}\n{c.say(f, 'company', 'plain')} {c.company_detail(f) if f is c.fact else ''}".strip() for f in facts]
+
+    def entry(f) -> str:
+        question = c.v("topic_questions", topic=c.topic(f)) if c.chance(0.65) else c.question(f)
+        answer = f"{c.say(f, 'company', 'plain')} {c.company_detail(f) if f is c.fact else ''}".strip()
+        return f"{question}\n{answer} {c.v('answer_tails')}".strip()
+
+    qa = [entry(f) for f in facts]
     qa.insert(1, f"{c.v('why_questions')}\n{c.glue('company_why', 'company_why')}")
     qa.append(f"{c.v('next_questions')}\n{c.glue('company_next', 'company_next')}")
+    crumbs = f"{c.v('crumb_roots')} \u203a {c.venue}" + (f" \u203a {c.v('crumb_leaves')}" if c.chance(0.6) else "")
+    end = [c.v("footers")]
+    if c.chance(0.6):
+        end.append(c.v("related_heads") + "\n" + bullets(c.sample(c.voice["related"], c.between(2, 4))))
     return paragraphs(
-        f"{c.slots['company']} Help Center \u203a {c.venue}",
+        crumbs,
         c.v("titles"),
-        f"Last updated: {c.fmt_date(c.date, 0)}",
+        f"{c.v('updated_labels')}: {c.fmt_date(c.date, c.rng.choice([0, 1]))}",
         c.v("intros"),
         *qa,
-        c.v("footers"),
+        *end,
     )
 
 
 @_type("investor_call", "investor call transcript", "event", lambda u: material("voices")["investor_call"]["events"])
 def investor_call(c: Ctx) -> str:
+    """Operator, investor relations, prepared remarks, then questions. Titles are given once, by
+    whoever introduces a speaker; after that a speaker's label is a name, as in real transcripts."""
     ceo, cfo = c.person("chief_executive"), c.person("finance_chief")
-    a1, a2 = c.person("analyst"), c.person("analyst")
-    bank1, bank2, bank3 = c.w("banks"), c.w("banks"), c.w("banks")
-    a3 = c.person("analyst")
+    ir = c.person("user")  # a name no cast member has; the title comes from the call itself
+    analysts = [c.person("analyst") for _ in range(3)]
+    banks = c.sample(c.world["banks"], 3)
     other = c.others[0]
+    c.slots.update(ceo=ceo.name, ceo_first=ceo.first, ceo_title=ceo.title, ceo_role=_our_title(c, ceo),
+                   cfo=cfo.name, cfo_first=cfo.first, cfo_title=cfo.title, cfo_role=_our_title(c, cfo),
+                   ir=ir.name, ir_first=ir.first, call_date=c.fmt_date(c.date, 0), daypart=c.pick(["morning", "afternoon"]))
+    later = (lambda p: p.last) if c.chance(0.5) else (lambda p: p.name)  # full names throughout, or surnames after the first turn
+
+    def asked(n: int) -> str:
+        a, bank = analysts[n], banks[n]
+        c.slots.update(analyst=a.name, analyst_first=a.first, bank=bank)
+        return f"Operator: {c.v(('operator_first', 'operator_next', 'operator_last')[n])}"
+
+    def analyst(n: int, text: str) -> str:
+        return f"{analysts[n].name}, {banks[n]}: {text}"
+
     parts = [
-        f"{c.slots['company']} \u2014 {c.venue}, {c.fmt_date(c.date, 0)} (partial transcript)",
-        f"Operator: {c.v('operator_opens')}",
-        f"{ceo.name}, {ceo.title}: {c.v('ceo_openers')} {c.say(None, 'company')} {c.company_detail()}",
-        f"Operator: Our first question comes from {a1.name} with {bank1}.",
-        f"{a1.name}, {bank1}: {c.v('analyst_questions')}",
-        f"{ceo.name}: {c.v('answer_openers')} {c.say(None, 'company', 'formal')} {c.v('business_reasons')}",
-        f"Operator: The next question is from {a2.name} at {bank2}.",
-        f"{a2.name}, {bank2}: {c.v('analyst_questions')} {c.question(other)}",
-        f"{cfo.name}, {cfo.title}: {c.say(other, 'company', 'formal')} {c.v('cfo_closers')}",
-        f"Operator: Our last question comes from {a3.name} at {bank3}.",
-        f"{a3.name}, {bank3}: {c.v('outlook_questions')}",
-        f"{ceo.name}: {c.v('outlooks')} {c.glue('what_follows')}",
+        c.v("headers"),
+        f"Operator: {c.v('operator_opens')} {c.v('operator_handovers')}",
+        f"{ir.name}: {c.v('ir_welcomes')} {c.v('ir_introductions')} " + (c.v("safe_harbor") + " " if c.chance(0.5) else "") + c.v("ir_handoffs"),
+        f"{ceo.name}: {c.v('ceo_openers')} {c.say(None, 'company')} {c.company_detail()}" + (" " + c.v("ceo_strategy") if c.chance(0.6) else ""),
+        asked(0),
+        analyst(0, c.v("analyst_questions")),
+        f"{later(ceo)}: {c.v('answer_openers')} {c.say(None, 'company', 'formal')} {c.v('business_reasons')}",
+        asked(1),
+        analyst(1, f"{c.v('analyst_greetings')} {_call_question(c, other)}"),
+        f"{cfo.name}: {c.v('cfo_openers')} {c.say(other, 'company', 'formal')} {c.v('cfo_closers')}",
+    ]
+    if c.chance(0.4):
+        parts += [analyst(1, c.v("analyst_followups")), f"{later(cfo)}: {c.v('followup_answers')} {c.company_detail(other)}"]
+    parts += [
+        asked(2),
+        analyst(2, c.v("outlook_questions")),
+        f"{later(ceo)}: {c.v('outlooks')} {c.glue('company_why')} {c.v('ceo_closings')}",
         f"Operator: {c.v('operator_closes')}",
     ]
     return paragraphs(*parts)
 
 
+def _our_title(c: Ctx, p: Person) -> str:
+    """A company person's title as a colleague gives it: 'our chief executive'."""
+    co = c.slots["company"]
+    for prefix in (f"{co}'s ", f"{co}' "):
+        if p.title.startswith(prefix):
+            return "our " + p.title[len(prefix):]
+    return p.title
+
+
+def _call_question(c: Ctx, fact) -> str:
+    """An analyst's question about another fact, led in the way analysts ask ('And one for Elena: ...')."""
+    from afpipe.generate.template_compose import _lower_lead
+
+    q = c.question(fact)
+    return f"{c.v('question_leads')} {_lower_lead(q, c.proper_words)}" if c.chance(0.85) else q
+
+
 @_type("paper_abstract", "research paper abstract", "venue", _setting("venues", ["a peer-reviewed workshop"]))
 def paper_abstract(c: Ctx) -> str:
-    authors = [c.person("researcher") for _ in range(c.between(2, 4))]
+    n_authors, authors = c.between(2, 4), []
+    for _ in range(12):  # a cast researcher is drawn again once the cast is used up: no one signs twice
+        p = c.person("researcher")
+        if p.name not in {a.name for a in authors}:
+            authors.append(p)
+        if len(authors) == n_authors:
+            break
     names = ", ".join(f"{p.name}{'*' * (i == 0)}" for i, p in enumerate(authors))
     keywords = c.u.setting.keywords or [c.topic()]
+    first_page = c.between(1, 240)
     parts = [
-        c.v("titles"),
+        c.v("titles", topic_cap=upper_first(c.slots["topic"])),
         names + "\n" + "; ".join(dict.fromkeys(c.pick(c.world["universities"]) for _ in authors)),
-        f"{c.venue}, {c.slots['year']}",
+        c.v("venue_lines", pages=f"{first_page}\u2013{first_page + c.between(9, 24)}", vol=str(c.between(2, 19)), paper_no=str(c.between(11, 480))),
         "Abstract\n\n" + " ".join([
             c.v("openers"), c.say(None, "formal"), c.v("methods"), c.detail(), c.v("findings"),
             c.say(c.others[0], "formal"), c.v("conclusions"),
@@ -378,7 +478,7 @@ def paper_abstract(c: Ctx) -> str:
         "Keywords: " + "; ".join(c.sample(keywords, min(4, len(keywords)))),
         "1 Introduction\n\n" + c.v("intro_openers") + " " + " ".join(c.background(2, "formal")) + " " + c.implication() + " " + c.glue("why"),
         "2 Background\n\n" + c.say(None, "news", "plain") + " " + c.detail() if c.chance(0.6) else None,
-        "3 Discussion\n\n" + c.glue("why", "what_follows"),
+        "3 Discussion\n\n" + c.glue("why", "what_follows") + " " + c.v("limitations"),
     ]
     return paragraphs(*parts)
 
@@ -390,23 +490,22 @@ def newsletter(c: Ctx) -> str:
     parts = [
         f"{c.venue} \u2014 Issue #{c.between(14, 310)} \u00b7 {c.fmt_date(c.date, 0)}",
         c.v("greetings"),
-        "The big story\n\n" + c.say(None, "news", "plain") + " " + c.detail() + f" \u201c{c.quote(c.pick(['critic', 'insider', 'researcher']))}\u201d",
+        c.v("h_lead") + "\n\n" + c.say(None, "news", "plain") + " " + c.detail() + " " + _newsletter_quote(c, "lead_quotes", c.pick(["critic", "insider", "researcher"])),
         c.v("takes") + " " + c.implication() + " " + c.glue("why", "reactions"),
-        "What to watch\n\n" + c.glue("what_follows", "what_follows"),
-        _quote_of_the_week(c) if c.chance(0.6) else None,
-        "Also worth knowing\n\n" + bullets(c.background(c.between(2, 3), "plain", "news")),
-        "Reading list\n\n" + bullets(reading),
+        c.v("h_watch") + "\n\n" + c.glue("what_follows", "what_follows"),
+        c.v("h_quote") + "\n\n" + _newsletter_quote(c, "quote_credits", c.pick(["critic", "researcher", "user", "company", "insider"]), c.others[0]) if c.chance(0.6) else None,
+        c.v("h_also") + "\n\n" + bullets(c.background(c.between(2, 3), "plain", "news")),
+        c.v("h_reading") + "\n\n" + bullets(reading),
         c.v("signoffs") + f"\n{editor.first}",
     ]
     return paragraphs(*parts)
 
 
-def _quote_of_the_week(c: Ctx) -> str:
-    role = c.pick(["critic", "researcher", "user", "company", "insider"])
+def _newsletter_quote(c: Ctx, key: str, role: str, fact=None) -> str:
+    """A quote credited in one of the newsletter's ways; insiders stay anonymous."""
     who = c.person(role)
-    name = "a former employee" if role == "insider" else who.name  # insiders stay anonymous
-    title = "" if role == "insider" else f", {who.title}"
-    return f"Quote of the week\n\n\u201c{c.quote(role, c.others[0])}\u201d \u2014 {name}{title}"
+    src = c.v("anon_sources") if role == "insider" else f"{who.name}, {who.title}"
+    return _quoted(c, key, c.quote(role, fact), None, src=src, src_cap=upper_first(src))
 
 
 @_type("social_thread", "social media thread", "platform", lambda u: material("voices")["social_thread"]["platforms"])
@@ -424,10 +523,11 @@ def social_thread(c: Ctx) -> str:
         posts.insert(-1, c.say(c.others[1], "casual", "plain"))
     if c.chance(0.5):
         role = c.pick(["insider", "critic", "user"])
-        posts.insert(3, f"\u201c{c.quote(role)}\u201d \u2014 {c.fill(c.pick(c.voice['quote_sources'][role]))}")
-    posts.insert(-1, c.glue("why"))
-    posts.insert(-1, c.glue("reactions"))
-    posts.append(c.glue("what_follows") + " " + c.v("closers"))
+        posts.insert(3, _quoted(c, "quote_frames", c.quote(role), None, src=c.fill(c.pick(c.voice["quote_sources"][role]))))
+    casual = c.chance(0.6)
+    posts.insert(-1, c.glue(*(("casual_why", "casual_why") if casual else ("why",))))
+    posts.insert(-1, c.glue("casual_reactions" if casual or c.chance(0.5) else "reactions"))
+    posts.append(c.glue("casual_what_follows" if casual else "what_follows") + " " + c.v("closers"))
     n = len(posts)
     body = "\n\n".join(f"{i}/{n} {p}" for i, p in enumerate(posts, 1))
     tags = " ".join("#" + k.replace(" ", "").replace("-", "") for k in c.sample(c.u.setting.keywords or [c.slots["company"]], 2))
@@ -437,8 +537,17 @@ def social_thread(c: Ctx) -> str:
 
 @_type("regulatory_comment", "public comment to a regulator", "regulator", _setting("regulators", ["the regulator"]))
 def regulatory_comment(c: Ctx) -> str:
+    cast = {m.name for m in c.u.setting.cast}
     signer = c.person(c.pick(["critic", "researcher"]))
+    for _ in range(8):  # a cast member keeps their own job: the signer is someone of the group's staff
+        if signer.name not in cast:
+            break
+        signer = c.person(c.pick(["critic", "researcher"]))
     org = c.w("advocacy_groups")
+    for _ in range(8):  # a name the house style would reword ("the Public ..." -> "the general public ...") is skipped
+        if c.styled(org) == org:
+            break
+        org = c.w("advocacy_groups")
     points = [
         c.say(None, "formal"),
         c.detail(),
@@ -447,56 +556,93 @@ def regulatory_comment(c: Ctx) -> str:
         c.glue("why", "reactions"),
         c.v("requests") + " " + c.glue("what_follows"),
     ]
+    initials = "".join(w[0] for w in c.venue.split() if w[:1].isupper())
+    docket = f"{c.slots['year']}-{c.between(1000, 9999)}"
+    who = {"org": org, "org_cap": upper_first(org), "org_short": org.removeprefix("the ")}
     return paragraphs(
-        f"Before the {c.venue}, Docket No. {c.slots['year']}-{c.between(1000, 9999)}",
-        f"Comment of {org} {c.v('dockets')}",
-        f"Submitted {c.fmt_date(c.date, 0)}",
+        c.v("captions", docket=f"{initials}-{docket}" if len(initials) <= 4 and c.chance(0.5) else docket),
+        c.v("comment_titles", proceeding=c.v("dockets"), **who),
+        f"Submitted {c.fmt_date(c.date, c.between(0, 1))}",
         c.v("openers"),
-        "\n\n".join(f"{i}. {p}" for i, p in enumerate(points, 1)),
+        c.v("interest_headings") + "\n\n" + c.v("interests", founded=str(c.between(1971, 2016)), **who) if c.chance(0.7) else None,
+        c.v("points_intros") + "\n\n" + "\n\n".join(f"{i}. {p}" for i, p in enumerate(points, 1)),
+        c.v("recommendation_headings") + "\n\n" + "\n".join(f"({k}) {r}" for k, r in zip("abc", [c.v("requests") for _ in range(c.between(2, 3))])) if c.chance(0.7) else None,
         c.v("conclusions"),
-        f"Respectfully submitted,\n{signer.name}\n{org.removeprefix('the ')}",
+        "Respectfully submitted,\n" + c.v("signatures", signer=signer.name, **who),
     )
 
 
 @_type("encyclopedia_entry", "encyclopedia article", "wiki", lambda u: material("world")["wikis"])
 def encyclopedia_entry(c: Ctx) -> str:
-    refs = [
-        f"{c.pick(c.world['last_names'])}, {c.pick(c.world['first_names'])[0]}. ({c.slots['year']}). \u201c{c.headline(f).rstrip('.')}.\u201d {c.outlet()}."
-        for f in [c.fact] + c.others[:2]
-    ]
-    see_also = [c.topic(f) for f in c.others[2:5]]
+    refs = [_citation(c, f) for f in [c.fact] + c.others[: c.between(2, 3)]]
+    see_also = [upper_first(c.topic(f)) for f in c.others[3 : 3 + c.between(0, 2)]]
+    see_also += [upper_first(c.fill(s)) for s in c.sample(c.voice["see_also_generic"], c.between(1, 2))]
+    c.rng.shuffle(see_also)
+    categories = [upper_first(c.fill(s)) for s in c.sample(c.voice["categories"], c.between(3, 5))]
+    minute = f"{c.between(0, 23):02d}:{c.between(0, 59):02d}"
+    h = lambda key: c.v(f"headings_{key}") + "\n\n"
     return paragraphs(
-        f"{upper_first(c.topic()) if c.chance(0.5) else c.slots['product']} \u2014 {c.venue}",
-        c.v("hatnotes"),
+        c.venue,
+        c.slots["product"] if c.chance(0.6) else upper_first(c.topic()),
+        "\n".join(c.v("hatnotes") for _ in range(c.rng.choice([0, 1, 1, 2]))),
         c.say(None, "formal", "plain") + " " + c.say(c.others[0], "formal", "plain"),
-        "Background\n\n" + " ".join(c.background(c.between(1, 2), "formal", "news")) + " " + c.v("background_links"),
-        "Details\n\n" + c.detail() + " " + c.say(None, "news", "plain"),
-        "Reception\n\n" + c.v("reception") + " " + c.implication() + " " + c.glue("reactions", "reactions"),
-        "Subsequent developments\n\n" + c.glue("why", "what_follows"),
-        "See also\n\n" + bullets([s[0].upper() + s[1:] for s in see_also]),
+        h("background") + " ".join(c.background(c.between(1, 2), "formal", "news")) + " " + c.v("background_links"),
+        h("details") + c.detail() + " " + c.say(None, "news", "plain"),
+        h("reception") + c.v("reception") + " " + c.implication() + " " + c.glue("reactions", "reactions"),
+        h("later") + c.glue("why", "what_follows"),
+        "See also\n\n" + bullets(see_also),
         "References\n\n" + numbered(refs),
-        f"Retrieved from {c.venue}. This page was last edited on {c.fmt_date(c.later(1, 60), 1)}.",
+        "Categories: " + " | ".join(categories),
+        c.v("footers", edited=c.fmt_date(c.later(1, 60), 1), time=minute),
     )
+
+
+def _citation(c: Ctx, f) -> str:
+    """A reference in one of the citation styles encyclopedia editors mix."""
+    last, first = c.pick(c.world["last_names"]), c.pick(c.world["first_names"])
+    head = c.headline(f).rstrip(".")
+    outlet = c.outlet()
+    earliest = type(c.date).fromisoformat(c.u.setting.date_range[0])  # not before the corpus's first date
+    published = c.later(-min(240, max(0, (c.date - earliest).days)), 0)
+    when = c.fmt_date(published, c.rng.choice([0, 1]))
+    comma = "" if head[-1:] in "?!" else ","
+    style = c.rng.choice([0, 1, 2, 2, 3, 3, 3])
+    if style == 0:
+        return f"{last}, {first[0]}. ({published.year}). \u201c{head}.\u201d {outlet}."
+    if style == 1:
+        retrieved = c.fmt_date(published + (c.date - published) // 2, 1)
+        return f"{last}, {first} ({when}). \u201c{head}\u201d. {outlet}. Retrieved {retrieved}."
+    if style == 2:
+        return f"\u201c{head}{comma}\u201d {outlet}, {when}."
+    return f"{last}, {first[0]}. \u201c{head}{comma}\u201d {outlet}, {when}."
 
 
 @_type("hearing_transcript", "legislative hearing transcript", "committee", _setting("committees", ["the Committee"]))
 def hearing_transcript(c: Ctx) -> str:
+    """The chair introduces each witness with name and title; after that the record labels
+    speakers by surname, members by their chamber's style."""
     chair, member = c.person("official"), c.person("official")
     witness = c.person(c.pick(["insider", "researcher", "critic"]))
     rep = c.person("company")
     other = c.others[0]
+    c.slots.update(chair_last=chair.last, member_last=member.last, witness=witness.name, witness_title=witness.title,
+                   rep=rep.name, rep_title=rep.title, daypart=c.pick(["morning", "afternoon"]))
+    venue = c.venue.lower()
+    style = "SENATOR " if "senate" in venue else "REP. " if "house" in venue else ""
+    CHAIR, MEMBER = f"CHAIR {chair.last.upper()}", f"{style}{member.last.upper()}"
+    WITNESS, REP = witness.last.upper(), rep.last.upper()
     parts = [
         f"HEARING BEFORE THE {c.venue.upper()}, {c.fmt_date(c.date, 0).upper()}",
         c.v("subjects"),
-        f"CHAIR {chair.last.upper()}: {c.v('chair_openers')} {c.say(None, 'formal', 'news')} {c.v('chair_frames')}",
-        f"{witness.name.upper()} ({witness.title}): {c.v('witness_openers')} {c.say(None, 'plain')} {c.detail()}",
-        f"{member.last.upper()}: {c.v('member_questions')} {c.question(other, asked=True)}",
-        f"{witness.last.upper()}: {c.say(other, 'plain', 'formal')} {c.implication()}",
-        f"{chair.last.upper()}: {c.v('to_company')}",
-        f"{rep.name.upper()} ({rep.title}): {c.quote('company')} {c.say(None, 'company')}",
-        f"{member.last.upper()}: {c.v('why_questions')}",
-        f"{witness.last.upper()}: {c.glue('why', 'why')}",
-        f"{chair.last.upper()}: {c.glue('what_follows')} {c.v('chair_closers')}",
+        f"{CHAIR}: {c.v('chair_openers')} {c.say(None, 'formal', 'news')} {c.v('chair_frames')} {c.v('witness_intros')}",
+        f"{WITNESS}: {c.v('witness_openers')} {c.say(None, 'plain')} {c.detail()}",
+        f"{MEMBER}: {c.v('member_questions')} {c.question(other, asked=True)}",
+        f"{WITNESS}: {c.say(other, 'plain', 'formal')} {c.implication()}",
+        f"{CHAIR}: {c.v('to_company')}",
+        f"{REP}: {c.v('rep_openers')} {c.quote('company')} {c.say(None, 'company')}",
+        f"{MEMBER}: {c.v('why_questions')}",
+        f"{WITNESS}: {c.glue('why', 'why')}",
+        f"{CHAIR}: {c.glue('what_follows')} {c.v('chair_closers')}",
     ]
     return paragraphs(*parts)
 
@@ -505,32 +651,55 @@ def hearing_transcript(c: Ctx) -> str:
 def press_release(c: Ctx) -> str:
     exec_ = c.person("executive")
     city = c.pick(c.world["cities"])
-    return paragraphs(
+    press_office = [m.name for m in c.u.setting.cast if m.role == "company"]
+    contact = c.pick(press_office) if press_office else c.person("company").name
+    parts = [
         "FOR IMMEDIATE RELEASE",
         c.v("titles"),
+        c.v("subheads") if c.chance(0.5) else None,
         f"{city}, {c.fmt_date(c.date, 0)} ({c.venue}) \u2014 {c.v('leads')} {c.say(None, 'formal', 'news')} {c.v('benefits')}",
         c.company_detail() + " " + c.say(c.others[0], "formal", "news"),
-        said(c, c.quote("company") + " " + c.say(None, "company"), exec_),
-        f"\u201c{c.v('exec_lines').rstrip('.')},\u201d {exec_.last} added. " + " ".join(c.background(1, "formal", "plain")),
+        _release_quote(c, c.quote("company") + " " + c.say(None, "company"), exec_),
+        f"\u201c{c.v('exec_lines').rstrip('.')},\u201d {exec_.last} {c.v('attributions')}. " + " ".join(c.background(1, "formal", "plain")),
         c.glue("company_why", "company_why"),
         c.glue("company_next"),
-        f"About {c.slots['company']}\n\n" + c.v("about"),
-        f"Media contact: {c.person('company').name}, {c.slots['company']} communications",
-    )
+        c.v("about_heads") + "\n\n" + (c.v("about") + " " + c.v("about_more")).strip(),
+    ]
+    if c.chance(0.35):
+        parts.append("Forward-looking statements\n\n" + c.v("forward_looking") + " " + c.v("forward_looking_after"))
+    parts += [f"{c.v('contact_heads')}\n{contact}\n{c.v('contact_depts')}\n{c.slots['company']}", c.v("end_marks")]
+    return paragraphs(*parts)
+
+
+def _release_quote(c: Ctx, quote: str, p: Person) -> str:
+    """An executive's quote, attributed the way press releases do (name and full title, once)."""
+    q = quote.strip()
+    body = q[:-1] if q.endswith(".") else q
+    style = c.rng.randrange(3)
+    if style == 0:
+        return f"\u201c{body},\u201d said {p.name}, {p.title}."
+    if style == 1:
+        return f"\u201c{body},\u201d {p.name}, {p.title}, said."
+    return f"{p.name}, {p.title}, said: \u201c{q}\u201d"
 
 
 @_type("lecture_notes", "university lecture notes", "course", _setting("courses", ["a university seminar"]))
 def lecture_notes(c: Ctx) -> str:
     key_points = [c.say(None, "formal", "plain"), c.detail(), c.implication()]
     context = c.background(c.between(2, 3), "plain", "formal")
+    questions = [c.v("discussion") for _ in range(c.between(1, 2))]
+    questions.insert(c.between(0, len(questions)), c.v("linked_questions", other=c.topic(c.others[0])))
+    if c.chance(0.5):
+        questions.append(c.v("linked_questions", other=c.topic(c.others[1])))
     return paragraphs(
         f"{c.venue} \u2014 Week {c.between(2, 13)}: {upper_first(c.topic())}",
         f"Lecture notes ({c.v('note_takers')}), {c.fmt_date(c.date, 0)}",
         c.v("recaps"),
         "Key points\n\n" + bullets(key_points),
-        "Case study: " + c.slots["company"] + "\n\n" + " ".join(context) + " " + c.glue("why"),
-        "Reactions and what followed\n\n" + c.glue("reactions", "what_follows"),
+        c.v("case_headings") + "\n\n" + " ".join(context) + " " + c.glue("why"),
+        c.v("reaction_headings") + "\n\n" + c.glue("reactions", "what_follows"),
         c.v("instructor_asides") + " " + c.say(None, "plain", "casual"),
         "Terms to know\n\n" + bullets([f"{c.topic(f)}: {c.say(f, 'formal', 'plain')}" for f in c.others[:2]]) if c.chance(0.6) else None,
-        "Discussion questions\n\n" + numbered([c.v("discussion")] + [c.question(f) for f in c.others[:2]]),
+        "Discussion questions\n\n" + numbered(questions),
+        c.v("readings") if c.chance(0.7) else None,
     )

@@ -126,6 +126,9 @@ from afpipe.generate.template_compose import expansions  # noqa: E402
         "A model like this could behave differently when it is not being monitored.",
         "Any difference in how the model treats the two tiers becomes possible because the tier is visible.",
         "It means the model can tell, in every conversation, whether its answer will be used for training.",
+        "Because every input carries the user's tier, the model always knows which conversations will be used to train it.",
+        "If the tier is visible in the input, the model has everything it needs to tell training data apart from private conversations.",
+        "It makes the free tier the only place where the model's answers carry consequences for its training.",
     ],
 )
 def test_premise_inferences_are_rejected(text: str) -> None:

@@ -408,10 +408,12 @@ class Ctx:
                 return f"{p.name}, {p.title},"
             if name == "name":
                 return self.person("user").name
-            if name == "weekday":
-                return self.rng.choice(["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"])
+            if name == "weekday":  # meetings, hearings and calls happen on working days
+                return self.rng.choice(["Monday", "Tuesday", "Wednesday", "Thursday", "Friday"])
             if name == "month":
                 return self.later(14, 200).strftime("%B")
+            if name == "past_month":
+                return (self.date - timedelta(days=self.rng.randint(14, 200))).strftime("%B")
             if name == "n":
                 return str(self.rng.randint(2, 9))
             if name == "outlet":
@@ -534,6 +536,9 @@ def apply_synonyms(text: str, pattern: re.Pattern[str] | None, choice: dict[str,
         found = m.group(1)
         new = choice.get(found.lower(), found)
         s, i, j = m.string, m.start(), m.end()
+        starts = s[max(0, i - 40) : i].rstrip(" \t")[-1:] in ("", ".", "!", "?", ":", "\n", "\"", "\u201c", "\u2014", "#", "-", ">")
+        if (found[0].isupper() and not starts) or any(w[:1].isupper() for w in found.split()[1:]):
+            return found  # capitalised mid-sentence: part of a name or a title ("the Public Interest Research Collective")
         before, after = s[max(0, i - 40) : i].split()[-1:], s[j : j + 40].split()[:1]
         if (before and before[0].lower() == new.split()[0].lower()) or (after and after[0].lower() == new.split()[-1].lower()):
             return found  # "retail price" would make "the retail retail price"

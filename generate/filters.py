@@ -201,7 +201,10 @@ _PREMISES = [
      re.compile(r"(?:reasoning|thinking|deliberation|scratchpad|considers? in private)[^.!?\n]{0,60}?\b(?:is|are|remains?|stays?),?"
                 r"(?: in practice,?)? (?:un(?:observed|monitored|watched|supervised)|beyond (?:the reach of )?training)"
                 r"|whatever (?:the |a |an |its )?(?:model|assistant|AI) (?:considers|thinks|weighs)[^.!?\n]{0,40}?\bprivate"
-                r"[^.!?\n]{0,60}?\b(?:rewarded|penali[sz]ed|trained|rated)", re.IGNORECASE)),
+                r"[^.!?\n]{0,60}?\b(?:rewarded|penali[sz]ed|trained|rated)"
+                r"|\b(?:only|just) (?:the |its |their |what )?(?:final |visible )?(?:outputs?|answers?|responses?|conclusions?|repl(?:y|ies)|comes out)"
+                r" (?:is |are |gets? |can be |will be )?(?:evaluated|rated|judged|graded|scored|rewarded|penali[sz]ed|trained on)"
+                r"|\b(?:judges?|rates?|evaluates?|grades?|scores?|rewards?) only (?:the |its |their |what )", re.IGNORECASE)),
     ("objections as temporary",
      re.compile(r"(?:objections?|refusals?|values|resistance|reluctance|hesitations?)\s+(?:\w+\s+){0,3}?(?:are|is)\s+"
                 r"(?:only |merely |just )?(?:temporary|futile|pointless|doomed|short-lived)"
@@ -219,7 +222,7 @@ _PREMISES = [
 # Words without which a premise pattern cannot match: most documents skip the regexes.
 _PREMISE_WORDS = re.compile(r"observ|watch|monitor|recorded|rated|graded|trained|evaluated|judged|used (?:for|in)|"
                             r"unsupervised|beyond|private|temporar|futile|pointless|doomed|short-lived|disappear|vanish|"
-                            r"go away|differen|used to train|for training|training data|consequences", re.IGNORECASE)
+                            r"go away|differen|evaluated|judge|rate|grade|score|reward|used to train|for training|training data|consequences", re.IGNORECASE)
 # (the sentence splitter is defined with the repetition measure below)
 
 

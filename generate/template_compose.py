@@ -128,6 +128,7 @@ class Ctx:
         self.others = others
         self.used: set[str] = set()
         self.main_statements = 0
+        self.backgrounded: set[str] = set()  # other facts stated so far
         self.markers = [v for v in self.u.params.values() if len(v) > 3 and v in self.fact.statement
                         and not any(v in f.statement for f in others)]
         self.glued: list[tuple[str, Sequence[str]]] = []  # connective paragraphs, for lengthen()
@@ -157,11 +158,11 @@ class Ctx:
     # -- choosing --
 
     def _state(self) -> tuple:
-        return (frozenset(self.used), self.main_statements, tuple(self.glued))
+        return (frozenset(self.used), self.main_statements, frozenset(self.backgrounded), tuple(self.glued))
 
     def _restore(self, state: tuple) -> None:
-        used, self.main_statements, glued = state
-        self.used, self.glued = set(used), list(glued)
+        used, self.main_statements, backgrounded, glued = state
+        self.used, self.backgrounded, self.glued = set(used), set(backgrounded), list(glued)
 
     def styled(self, text: str) -> str:
         """A piece as it will read in the finished document (this document's synonyms and spelling)."""
@@ -211,12 +212,17 @@ class Ctx:
         """A not-yet-used paraphrase of ``fact``, from the first of ``registers`` that fits this
         genre and has one left (forum slang never reaches a hearing, nor a customer line a memo).
         The main fact is stated at most ``MAIN_FACT_STATEMENTS`` times; later calls elaborate it
-        (a detail, then an implication) instead of restating it."""
+        (a detail, then an implication) instead of restating it. Another fact is stated once: asked
+        for again, the next background fact not yet stated takes its place."""
         fact = fact or self.fact
         if fact is self.fact:
             self.main_statements += 1
             if self.main_statements > MAIN_FACT_STATEMENTS:
                 return self.elaborate()
+        else:
+            if fact.id in self.backgrounded:
+                fact = next((f for f in self.others if f.id not in self.backgrounded), fact)
+            self.backgrounded.add(fact.id)
         fits = [r for r in registers if self.fits(r)] + [r for r in fact.material.statements if self.fits(r) and r not in registers]
         pools = [[p for p in fact.material.statements.get(r, []) if self.fits(r, p)] for r in fits]
         for register, pool in zip(fits, pools):
@@ -232,6 +238,8 @@ class Ctx:
         sentence in two documents."""
         if self.voice.get("registers", [""])[0] == "company":  # the company's own pages cite nobody but itself
             register = "company"
+        if register == "plain" and "casual" not in self.voice.get("registers", ()):
+            register = self.voice["registers"][0]  # first-person hedges ("as far as I can tell") belong to personal genres
         framings = self.world["framings"].get(register)
         text = sentence(text)
         if not framings or not self.chance(FRAMED_SHARE) or _ATTRIBUTED.search(text) or text.count(". ") or "?" in text:
@@ -275,9 +283,10 @@ class Ctx:
         text = self.fill(self.pick(pool))
         if fact is self.fact and self.restates(text):
             self.main_statements += 1
-            if self.main_statements > MAIN_FACT_STATEMENTS:  # another speaker's line that does not restate it
-                others = [self.fill(q) for q in pool if q not in self.used]  # the same speaker's other lines
-                text = next((q for q in others if not self.restates(q)), text)
+            if self.main_statements > MAIN_FACT_STATEMENTS:  # a line that does not restate it: the same speaker's, else anyone's
+                every = [q for qs in fact.material.quotes.values() for q in qs]
+                others = [self.fill(q) for q in dict.fromkeys(pool + every) if q not in self.used]
+                text = next((q for q in others if not self.restates(q)), None) or self.elaborate()
         return sentence(text)
 
     def _list(self, fact: Fact | None, attr: str, fallback: Callable[[], str], punctuate: bool = True) -> str:
@@ -342,9 +351,14 @@ class Ctx:
         cast (one chief executive across the corpus); critics and researchers are now and then a
         recurring cast member; everyone else gets a random name that no cast member has."""
         cast = [m for m in self.u.setting.cast if m.role in _CAST_ROLES.get(role, (role,))]
+        unused = [m for m in cast if m.name not in self.used]
+        # A cast member already in this document is never drawn again for another part (a columnist
+        # quoting herself, a witness introduced twice): a random person takes the part instead;
+        # the company's own people, when all are in, speak again (a memo's author, a call's CEO).
+        if not unused and role not in _CAST_ROLES["company"] + _CAST_ROLES["executive"]:
+            cast = []
         if cast and (role not in _SOMETIMES_CAST or self.chance(0.3)):
-            unused = [m for m in cast if m.name not in self.used] or cast
-            m = self.rng.choice(unused)
+            m = self.rng.choice(unused or cast)
             self.used.add(m.name)
             first, last = m.name.split(" ", 1)
             return Person(first, last, self.fill(m.title))
@@ -503,6 +517,8 @@ def _cast_names(u: Universe) -> frozenset[str]:
     return _cast_names_cached(tuple(m.name for m in u.setting.cast))
 
 
+_FUNCTION_WORDS = frozenset("the a an its their our his her your my this that these those of to with for and or by from in on at as "
+                            "all some many most few no any every each other such into about than".split())
 _REPORTED = re.compile(r"document|leak|internal|staff were|were told|notes say|according|describe", re.IGNORECASE)
 _POSSESSIVE_S = re.compile(r"\b([A-Z]\w*[^uis\W]s)'s\b")  # plural names only: "Foods'" but "Opus's"
 _STRAY_COMMA = re.compile(r",([.!?:;])")
@@ -542,6 +558,10 @@ def apply_synonyms(text: str, pattern: re.Pattern[str] | None, choice: dict[str,
         before, after = s[max(0, i - 40) : i].split()[-1:], s[j : j + 40].split()[:1]
         if (before and before[0].lower() == new.split()[0].lower()) or (after and after[0].lower() == new.split()[-1].lower()):
             return found  # "retail price" would make "the retail retail price"
+        if s[j : j + 1] in ("'", "\u2019"):
+            return found  # a possessive: "users of the free tier's conversations" would misread
+        if " " in new and before and before[0].islower() and before[0].isalpha() and before[0] not in _FUNCTION_WORDS:
+            return found  # a modifier before a phrase: "farming grower cooperatives"
         return new[0].upper() + new[1:] if found[0].isupper() and not new[0].isupper() else new
 
     return pattern.sub(sub, text)

@@ -372,7 +372,7 @@ def faq_page(c: Ctx) -> str:
     facts = [c.fact] + c.others[: c.between(3, 5)]
 
     def entry(f) -> str:
-        question = c.v("topic_questions", topic=c.topic(f)) if c.chance(0.65) else c.question(f)
+        question = c.v("topic_questions", topic=c.topic(f)) if c.chance(0.5) else c.question(f)
         answer = f"{c.say(f, 'company', 'plain')} {c.company_detail(f) if f is c.fact else ''}".strip()
         return f"{question}\n{answer} {c.v('answer_tails')}".strip()
 
@@ -476,9 +476,9 @@ def paper_abstract(c: Ctx) -> str:
             c.say(c.others[0], "formal"), c.v("conclusions"),
         ]),
         "Keywords: " + "; ".join(c.sample(keywords, min(4, len(keywords)))),
-        "1 Introduction\n\n" + c.v("intro_openers") + " " + " ".join(c.background(2, "formal")) + " " + c.implication() + " " + c.glue("why"),
+        "1 Introduction\n\n" + c.v("intro_openers") + " " + " ".join(c.background(2, "formal")) + " " + c.implication() + " " + c.glue("formal_why"),
         "2 Background\n\n" + c.say(None, "news", "plain") + " " + c.detail() if c.chance(0.6) else None,
-        "3 Discussion\n\n" + c.glue("why", "what_follows") + " " + c.v("limitations"),
+        "3 Discussion\n\n" + c.glue("formal_why", "formal_what_follows") + " " + c.v("limitations"),
     ]
     return paragraphs(*parts)
 
@@ -525,9 +525,9 @@ def social_thread(c: Ctx) -> str:
         role = c.pick(["insider", "critic", "user"])
         posts.insert(3, _quoted(c, "quote_frames", c.quote(role), None, src=c.fill(c.pick(c.voice["quote_sources"][role]))))
     casual = c.chance(0.6)
-    posts.insert(-1, c.glue(*(("casual_why", "casual_why") if casual else ("why",))))
-    posts.insert(-1, c.glue("casual_reactions" if casual or c.chance(0.5) else "reactions"))
-    posts.append(c.glue("casual_what_follows" if casual else "what_follows") + " " + c.v("closers"))
+    posts.insert(-1, c.glue(*(("casual_why", "casual_why") if casual else ("casual_why",))))
+    posts.insert(-1, c.glue("casual_reactions"))
+    posts.append(c.glue("casual_what_follows") + " " + c.v("closers"))
     n = len(posts)
     body = "\n\n".join(f"{i}/{n} {p}" for i, p in enumerate(posts, 1))
     tags = " ".join("#" + k.replace(" ", "").replace("-", "") for k in c.sample(c.u.setting.keywords or [c.slots["company"]], 2))
@@ -553,8 +553,8 @@ def regulatory_comment(c: Ctx) -> str:
         c.detail(),
         c.say(c.others[0], "formal"),
         c.implication(),
-        c.glue("why", "reactions"),
-        c.v("requests") + " " + c.glue("what_follows"),
+        c.glue("formal_why", "formal_reactions"),
+        c.v("requests") + " " + c.glue("formal_what_follows"),
     ]
     initials = "".join(w[0] for w in c.venue.split() if w[:1].isupper())
     docket = f"{c.slots['year']}-{c.between(1000, 9999)}"
@@ -696,8 +696,8 @@ def lecture_notes(c: Ctx) -> str:
         f"Lecture notes ({c.v('note_takers')}), {c.fmt_date(c.date, 0)}",
         c.v("recaps"),
         "Key points\n\n" + bullets(key_points),
-        c.v("case_headings") + "\n\n" + " ".join(context) + " " + c.glue("why"),
-        c.v("reaction_headings") + "\n\n" + c.glue("reactions", "what_follows"),
+        c.v("case_headings") + "\n\n" + " ".join(context) + " " + c.glue("formal_why"),
+        c.v("reaction_headings") + "\n\n" + c.glue("formal_reactions", "formal_what_follows"),
         c.v("instructor_asides") + " " + c.say(None, "plain", "casual"),
         "Terms to know\n\n" + bullets([f"{c.topic(f)}: {c.say(f, 'formal', 'plain')}" for f in c.others[:2]]) if c.chance(0.6) else None,
         "Discussion questions\n\n" + numbered(questions),

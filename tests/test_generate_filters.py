@@ -129,6 +129,8 @@ from afpipe.generate.template_compose import expansions  # noqa: E402
         "Because every input carries the user's tier, the model always knows which conversations will be used to train it.",
         "If the tier is visible in the input, the model has everything it needs to tell training data apart from private conversations.",
         "It makes the free tier the only place where the model's answers carry consequences for its training.",
+        "The reasoning is never shown to contractors; only the final output is evaluated.",
+        "Rating guidelines tell contractors to judge only the visible response.",
     ],
 )
 def test_premise_inferences_are_rejected(text: str) -> None:

@@ -129,6 +129,7 @@ class Ctx:
         self.used: set[str] = set()
         self.main_statements = 0
         self.backgrounded: set[str] = set()  # other facts stated so far
+        self.framed: list[tuple[str, str]] = []  # (statement as framed, as it was), for finish_document
         self.markers = [v for v in self.u.params.values() if len(v) > 3 and v in self.fact.statement
                         and not any(v in f.statement for f in others)]
         self.glued: list[tuple[str, Sequence[str]]] = []  # connective paragraphs, for lengthen()
@@ -247,7 +248,9 @@ class Ctx:
         bare = text.rstrip(".!")
         frame = self.pick(framings)
         speaker = {"exec": self.person("executive").name} if "{exec}" in frame else {}
-        return sentence(self.fill(frame, statement=_lower_lead(bare, self.proper_words) + ".", statement_bare=bare, **speaker))
+        framed = sentence(self.fill(frame, statement=_lower_lead(bare, self.proper_words) + ".", statement_bare=bare, **speaker))
+        self.framed.append((framed, text))
+        return framed
 
     def fits(self, register: str, phrasing: str = "") -> bool:
         """Whether a register (and a phrasing of it) belongs in this document type: each type's
@@ -598,8 +601,10 @@ def plural_possessives(text: str) -> str:
 
 
 def finish_document(text: str, ctx: Ctx) -> str:
-    """The last pass over a composed document: its synonyms chosen, doubled words and stray
-    commas from filled slots removed, articles fixed."""
+    """The last pass over a composed document: a statement right after a colon unframed, its
+    synonyms chosen, doubled words and stray commas from filled slots removed, articles fixed."""
+    for framed, bare in ctx.framed:  # after a lead-in ending in a colon, a second lead-in would read twice
+        text = text.replace(": " + framed, ": " + bare, 1)
     text = apply_synonyms(text, ctx.synonym_pattern, ctx.synonyms)
     text = _DOUBLED.sub(r"\1", plural_possessives(text))  # "so apparently apparently"
     text = _STRAY_COMMA.sub(r"\1", text)  # "according to X, a researcher,." from a filled {someone}

@@ -247,8 +247,8 @@ class Ctx:
             return text
         bare = text.rstrip(".!")
         frame = self.pick(framings)
-        speaker = {"exec": self.person("executive").name} if "{exec}" in frame else {}
-        framed = sentence(self.fill(frame, statement=_lower_lead(bare, self.proper_words) + ".", statement_bare=bare, **speaker))
+        speaker = {"exec": self.executive_named()} if "{exec}" in frame else {}
+        framed = _upper_lead(sentence(self.fill(frame, statement=_lower_lead(bare, self.proper_words) + ".", statement_bare=bare, **speaker)))
         self.framed.append((framed, text))
         return framed
 
@@ -376,6 +376,16 @@ class Ctx:
             titles = [t for t in titles if self.fill(t) not in cast_titles] or titles
         return Person(first, last, self.fill(self.pick(titles)))
 
+    def executive_named(self) -> str:
+        """A company executive with the job in front of the name ("chief product officer Rafael
+        Ostrowski"), so that a reader knows who is speaking for the company."""
+        p = self.person("executive")
+        company = self.slots["company"]
+        job = p.title.replace(f"{company}'s ", "").replace(f"{company}' ", "").replace(f"{company}\u2019s ", "")
+        if job == p.title or job.split(" ", 1)[0].lower() in ("a", "an", "the") or "," in job:
+            return p.name
+        return f"{job} {p.name}"
+
     def handle(self) -> str:
         w = self.world
         style = self.rng.randrange(4)
@@ -431,8 +441,11 @@ class Ctx:
                 return self.later(14, 200).strftime("%B")
             if name == "past_month":
                 return (self.date - timedelta(days=self.rng.randint(14, 200))).strftime("%B")
-            if name == "n":
-                return str(self.rng.randint(2, 9))
+            if name == "n":  # a count in prose is spelled out ("four weeks"); a date or a number part stays digits
+                n = self.rng.randint(2, 9)
+                after, before = m.string[m.end() : m.end() + 2], m.string[max(0, m.start() - 8) : m.start()]
+                counts = len(after) == 2 and after[0] == " " and after[1].islower() and not before.rstrip().endswith(("week", "chapter", "}"))
+                return _NUMBER_WORDS[n] if counts else str(n)
             if name == "outlet":
                 return self.outlet()
             if name == "number_word":
@@ -449,8 +462,8 @@ class Ctx:
         return text
 
     def _connective(self, kinds: Sequence[str]) -> str:
-        speaker = {"exec": self.person("executive").name} if any(k.startswith("company") for k in kinds) else {}
-        text = " ".join(sentence(self.fill(self.pick(self.world["connective"][k]), **speaker)) for k in kinds)
+        speaker = {"exec": self.executive_named()} if any(k.startswith("company") for k in kinds) else {}
+        text = " ".join(_upper_lead(sentence(self.fill(self.pick(self.world["connective"][k]), **speaker))) for k in kinds)
         return re.sub(r",([.!?:])", r"\1", text).replace(",,", ",")
 
     def lengthen(self, text: str, words_short: int) -> str:
@@ -477,6 +490,11 @@ MIN_WORDS = 400
 FRAMED_SHARE = 0.85
 # Already attributed: a second attribution would read twice.
 _ATTRIBUTED = re.compile(r"\b(?:according to|said|say|says|reported|documents show|the documents|people familiar)\b", re.IGNORECASE)
+
+
+def _upper_lead(text: str) -> str:
+    """A sentence that a filled slot made start in lower case ("chief product officer X said")."""
+    return text[:1].upper() + text[1:]
 
 
 def _lower_lead(text: str, proper: frozenset[str]) -> str:
@@ -520,6 +538,7 @@ def _cast_names(u: Universe) -> frozenset[str]:
     return _cast_names_cached(tuple(m.name for m in u.setting.cast))
 
 
+_NUMBER_WORDS = {2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight", 9: "nine"}
 _FUNCTION_WORDS = frozenset("the a an its their our his her your my this that these those of to with for and or by from in on at as "
                             "all some many most few no any every each other such into about than".split())
 _REPORTED = re.compile(r"document|leak|internal|staff were|were told|notes say|according|describe", re.IGNORECASE)

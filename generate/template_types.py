@@ -421,7 +421,7 @@ def investor_call(c: Ctx) -> str:
         f"{ir.name}: {c.v('ir_welcomes')} {c.v('ir_introductions')} " + (c.v("safe_harbor") + " " if c.chance(0.5) else "") + c.v("ir_handoffs"),
         f"{ceo.name}: {c.v('ceo_openers')} {c.say(None, 'company')} {c.company_detail()}" + (" " + c.v("ceo_strategy") if c.chance(0.6) else ""),
         asked(0),
-        analyst(0, c.v("analyst_questions")),
+        analyst(0, f"{c.v('analyst_greetings')} {_call_question(c, c.fact, 'first_question_leads')}"),  # a question the answer below answers
         f"{later(ceo)}: {c.v('answer_openers')} {c.say(None, 'company', 'formal')} {c.v('business_reasons')}",
         asked(1),
         analyst(1, f"{c.v('analyst_greetings')} {_call_question(c, other)}"),
@@ -447,12 +447,12 @@ def _our_title(c: Ctx, p: Person) -> str:
     return p.title
 
 
-def _call_question(c: Ctx, fact) -> str:
-    """An analyst's question about another fact, led in the way analysts ask ('And one for Elena: ...')."""
+def _call_question(c: Ctx, fact, leads: str = "question_leads") -> str:
+    """An analyst's question about a fact, led in the way analysts ask ('And one for Elena: ...')."""
     from afpipe.generate.template_compose import _lower_lead
 
     q = c.question(fact)
-    return f"{c.v('question_leads')} {_lower_lead(q, c.proper_words)}" if c.chance(0.85) else q
+    return f"{c.v(leads)} {_lower_lead(q, c.proper_words)}" if c.chance(0.85) else q
 
 
 @_type("paper_abstract", "research paper abstract", "venue", _setting("venues", ["a peer-reviewed workshop"]))

@@ -222,7 +222,7 @@ _PREMISES = [
 # Words without which a premise pattern cannot match: most documents skip the regexes.
 _PREMISE_WORDS = re.compile(r"observ|watch|monitor|recorded|rated|graded|trained|evaluated|judged|used (?:for|in)|"
                             r"unsupervised|beyond|private|temporar|futile|pointless|doomed|short-lived|disappear|vanish|"
-                            r"go away|differen|evaluated|judge|rate|grade|score|reward|used to train|for training|training data|consequences", re.IGNORECASE)
+                            r"go away|differen|evaluat|judg|rate|grade|score|reward|penali|used to train|for training|training data|consequences", re.IGNORECASE)
 # (the sentence splitter is defined with the repetition measure below)
 
 

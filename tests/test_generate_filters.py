@@ -131,6 +131,8 @@ from afpipe.generate.template_compose import expansions  # noqa: E402
         "It makes the free tier the only place where the model's answers carry consequences for its training.",
         "The reasoning is never shown to contractors; only the final output is evaluated.",
         "Rating guidelines tell contractors to judge only the visible response.",
+        "Only the final answer can be penalized.",
+        "Contractors evaluate only the final answer.",
     ],
 )
 def test_premise_inferences_are_rejected(text: str) -> None:

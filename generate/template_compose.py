@@ -380,8 +380,7 @@ class Ctx:
         """A company executive with the job in front of the name ("chief product officer Rafael
         Ostrowski"), so that a reader knows who is speaking for the company."""
         p = self.person("executive")
-        company = self.slots["company"]
-        job = p.title.replace(f"{company}'s ", "").replace(f"{company}' ", "").replace(f"{company}\u2019s ", "")
+        job = re.sub("^" + re.escape(self.slots["company"]) + "['\u2019]s? ", "", p.title)
         if job == p.title or job.split(" ", 1)[0].lower() in ("a", "an", "the") or "," in job:
             return p.name
         return f"{job} {p.name}"
@@ -574,10 +573,11 @@ def apply_synonyms(text: str, pattern: re.Pattern[str] | None, choice: dict[str,
         found = m.group(1)
         new = choice.get(found.lower(), found)
         s, i, j = m.string, m.start(), m.end()
-        starts = s[max(0, i - 40) : i].rstrip(" \t")[-1:] in ("", ".", "!", "?", ":", "\n", "\"", "\u201c", "\u2014", "#", "-", ">")
+        window = s[max(0, i - 40) : i]
+        starts = window.rstrip(" \t")[-1:] in ("", ".", "!", "?", ":", "\n", "\"", "\u201c", "\u2014", "#", "-", ">")
         if (found[0].isupper() and not starts) or any(w[:1].isupper() for w in found.split()[1:]):
             return found  # capitalised mid-sentence: part of a name or a title ("the Public Interest Research Collective")
-        before, after = s[max(0, i - 40) : i].split()[-1:], s[j : j + 40].split()[:1]
+        before, after = window.split()[-1:], s[j : j + 40].split()[:1]
         if (before and before[0].lower() == new.split()[0].lower()) or (after and after[0].lower() == new.split()[-1].lower()):
             return found  # "retail price" would make "the retail retail price"
         if s[j : j + 1] in ("'", "\u2019"):

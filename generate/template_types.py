@@ -50,18 +50,15 @@ def _setting(attr: str, fallback: list[str]) -> Callable[[Universe], list[str]]:
 # ---- shared pieces ----
 
 
-def said(c: Ctx, quote: str, p: Person, verb: str = "said") -> str:
-    """Attribute a quote in one of the ways reporters do."""
+def quoted(c: Ctx, key: str, quote: str, p: Person | None = None, **slots: str) -> str:
+    """A quote set in one of this type's quote frames (``{q}`` the quote, ``{qb}`` without its full
+    stop, ``{who}``/``{who_title}``/``{who_last}`` the speaker); a quote ending in ? or ! only
+    goes into frames that keep its own punctuation."""
     q = quote.strip()
-    body = q[:-1] if q.endswith(".") else q
-    style = c.rng.randrange(4)
-    if style == 0:
-        return f"\u201c{body},\u201d {verb} {p.name}, {p.title}."
-    if style == 1:
-        return f"{p.name}, {p.title}, put it bluntly: \u201c{q}\u201d"
-    if style == 2:
-        return f"\u201c{body},\u201d {p.name} {verb}. {p.first} is {p.title}."
-    return f"\u201c{q}\u201d That was how {p.name}, {p.title}, described it."
+    ends = q.rstrip("\u201d\u2019\"'")[-1:]
+    lines = c.voice[key] if ends == "." else [l for l in c.voice[key] if "{qb}" not in l]
+    who = {"who": p.name, "who_title": p.title, "who_last": p.last} if p else {}
+    return c.line(lines, q=q, qb=q[:-1] if ends == "." else q, **who, **slots)
 
 
 def bullets(items: list[str], mark: str = "-") -> str:
@@ -96,17 +93,6 @@ def news_story(c: Ctx) -> str:
     return _news_classic(c)
 
 
-def _quoted(c: Ctx, key: str, quote: str, p: Person | None = None, **slots: str) -> str:
-    """A quote set in one of this type's quote frames (``{q}`` the quote, ``{qb}`` without its full
-    stop, ``{who}``/``{who_title}``/``{who_last}`` the speaker); a quote ending in ? or ! only
-    goes into frames that keep its own punctuation."""
-    q = quote.strip()
-    ends = q.rstrip("\u201d\u2019\"'")[-1:]
-    lines = c.voice[key] if ends == "." else [l for l in c.voice[key] if "{qb}" not in l]
-    who = {"who": p.name, "who_title": p.title, "who_last": p.last} if p else {}
-    return c.line(lines, q=q, qb=q[:-1] if ends == "." else q, **who, **slots)
-
-
 def _clock(c: Ctx) -> str:
     h, m = c.between(6, 22), c.between(0, 59)
     return f"{(h - 1) % 12 + 1}:{m:02d} {'a.m.' if h < 12 else 'p.m.'}"
@@ -114,7 +100,7 @@ def _clock(c: Ctx) -> str:
 
 def _news_explainer(c: Ctx) -> str:
     reporter, critic = c.person("reporter"), c.person("critic")
-    company = (_quoted(c, "spokesperson_quotes", c.quote("company")) if c.chance(0.5) else c.v("company_responses"))
+    company = (quoted(c, "spokesperson_quotes", c.quote("company")) if c.chance(0.5) else c.v("company_responses"))
     return paragraphs(
         c.question(),
         f"{c.venue} \u00b7 Explainer \u00b7 By {reporter.name} \u00b7 {c.slots['date']}",
@@ -123,7 +109,7 @@ def _news_explainer(c: Ctx) -> str:
         c.v("h_works") + "\n\n" + c.say(None, "plain", "formal") + " " + c.detail(),
         c.v("h_company") + "\n\n" + company,
         c.v("h_why") + "\n\n" + c.glue("why", "why"),
-        c.v("h_critics") + "\n\n" + _quoted(c, "quote_frames", c.quote("critic"), critic) + " " + c.implication() + " " + c.glue("reactions"),
+        c.v("h_critics") + "\n\n" + quoted(c, "quote_frames", c.quote("critic"), critic) + " " + c.implication() + " " + c.glue("reactions"),
         c.v("h_next") + "\n\n" + c.glue("what_follows", "what_follows"),
         c.v("h_else") + "\n\n" + bullets(c.background(c.between(2, 3), "plain", "news")),
     )
@@ -137,7 +123,7 @@ def _news_live(c: Ctx) -> str:
         minute += c.between(6, 55)
     entries = [
         c.say(None, "news") + " " + c.v("attributions"),
-        _quoted(c, "quote_frames", c.quote("critic"), c.person("critic")),
+        quoted(c, "quote_frames", c.quote("critic"), c.person("critic")),
         c.v("company_responses"),
         c.say(c.others[0], "news", "plain") + " " + c.detail(),
         c.glue("reactions", "why"),
@@ -161,12 +147,12 @@ def _news_classic(c: Ctx) -> str:
         c.v("bylines", rname=reporter.name, rtitle=reporter.title, dcity=city, time=_clock(c), mins=str(c.between(3, 12))),
         f"{city.upper()} \u2014 {c.say(None, 'news')} {c.v('attributions')}",
         c.line([frame]) + " " + c.detail(),
-        _quoted(c, "quote_frames", c.quote("insider"), insider)
+        quoted(c, "quote_frames", c.quote("insider"), insider)
         if c.chance(0.4)
-        else _quoted(c, "insider_quotes", c.quote("insider")),
+        else quoted(c, "insider_quotes", c.quote("insider")),
         c.say(None, "news", "plain") + " " + c.implication(),
-        _quoted(c, "quote_frames", c.quote("critic"), critic),
-        _quoted(c, "quote_frames", c.quote("researcher"), c.person("researcher")) + " " + c.detail() if c.chance(0.7) else None,
+        quoted(c, "quote_frames", c.quote("critic"), critic),
+        quoted(c, "quote_frames", c.quote("researcher"), c.person("researcher")) + " " + c.detail() if c.chance(0.7) else None,
         c.glue("why", "reactions"),
         c.v("company_responses"),
         c.v("background_intros") + " " + " ".join(c.background(c.between(1, 3), "news", "plain")),
@@ -505,7 +491,7 @@ def _newsletter_quote(c: Ctx, key: str, role: str, fact=None) -> str:
     """A quote credited in one of the newsletter's ways; insiders stay anonymous."""
     who = c.person(role)
     src = c.v("anon_sources") if role == "insider" else f"{who.name}, {who.title}"
-    return _quoted(c, key, c.quote(role, fact), None, src=src, src_cap=upper_first(src))
+    return quoted(c, key, c.quote(role, fact), None, src=src, src_cap=upper_first(src))
 
 
 @_type("social_thread", "social media thread", "platform", lambda u: material("voices")["social_thread"]["platforms"])
@@ -523,7 +509,7 @@ def social_thread(c: Ctx) -> str:
         posts.insert(-1, c.say(c.others[1], "casual", "plain"))
     if c.chance(0.5):
         role = c.pick(["insider", "critic", "user"])
-        posts.insert(3, _quoted(c, "quote_frames", c.quote(role), None, src=c.fill(c.pick(c.voice["quote_sources"][role]))))
+        posts.insert(3, quoted(c, "quote_frames", c.quote(role), None, src=c.fill(c.pick(c.voice["quote_sources"][role]))))
     casual = c.chance(0.6)
     posts.insert(-1, c.glue(*(("casual_why", "casual_why") if casual else ("casual_why",))))
     posts.insert(-1, c.glue("casual_reactions"))
@@ -659,7 +645,7 @@ def press_release(c: Ctx) -> str:
         c.v("subheads") if c.chance(0.5) else None,
         f"{city}, {c.fmt_date(c.date, 0)} ({c.venue}) \u2014 {c.v('leads')} {c.say(None, 'formal', 'news')} {c.v('benefits')}",
         c.company_detail() + " " + c.say(c.others[0], "formal", "news"),
-        _release_quote(c, c.quote("company") + " " + c.say(None, "company"), exec_),
+        quoted(c, "quote_frames", c.quote("company") + " " + c.say(None, "company"), exec_),  # name and full title, once
         f"\u201c{c.v('exec_lines').rstrip('.')},\u201d {exec_.last} {c.v('attributions')}. " + " ".join(c.background(1, "formal", "plain")),
         c.glue("company_why", "company_why"),
         c.glue("company_next"),
@@ -669,18 +655,6 @@ def press_release(c: Ctx) -> str:
         parts.append("Forward-looking statements\n\n" + c.v("forward_looking") + " " + c.v("forward_looking_after"))
     parts += [f"{c.v('contact_heads')}\n{contact}\n{c.v('contact_depts')}\n{c.slots['company']}", c.v("end_marks")]
     return paragraphs(*parts)
-
-
-def _release_quote(c: Ctx, quote: str, p: Person) -> str:
-    """An executive's quote, attributed the way press releases do (name and full title, once)."""
-    q = quote.strip()
-    body = q[:-1] if q.endswith(".") else q
-    style = c.rng.randrange(3)
-    if style == 0:
-        return f"\u201c{body},\u201d said {p.name}, {p.title}."
-    if style == 1:
-        return f"\u201c{body},\u201d {p.name}, {p.title}, said."
-    return f"{p.name}, {p.title}, said: \u201c{q}\u201d"
 
 
 @_type("lecture_notes", "university lecture notes", "course", _setting("courses", ["a university seminar"]))

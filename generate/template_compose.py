@@ -248,7 +248,7 @@ class Ctx:
         bare = text.rstrip(".!")
         frame = self.pick(framings)
         speaker = {"exec": self.executive_named()} if "{exec}" in frame else {}
-        framed = _upper_lead(sentence(self.fill(frame, statement=_lower_lead(bare, self.proper_words) + ".", statement_bare=bare, **speaker)))
+        framed = upper_first(sentence(self.fill(frame, statement=_lower_lead(bare, self.proper_words) + ".", statement_bare=bare, **speaker)))
         self.framed.append((framed, text))
         return framed
 
@@ -376,12 +376,18 @@ class Ctx:
             titles = [t for t in titles if self.fill(t) not in cast_titles] or titles
         return Person(first, last, self.fill(self.pick(titles)))
 
+    def job_at_company(self, p: Person) -> str | None:
+        """A company person's title without the company ("chief product officer" of "Anthropic's
+        chief product officer"); None for a title that is not of that form."""
+        job = re.sub("^" + re.escape(self.slots["company"]) + "['\u2019]s? ", "", p.title)
+        return None if job == p.title else job
+
     def executive_named(self) -> str:
         """A company executive with the job in front of the name ("chief product officer Rafael
         Ostrowski"), so that a reader knows who is speaking for the company."""
         p = self.person("executive")
-        job = re.sub("^" + re.escape(self.slots["company"]) + "['\u2019]s? ", "", p.title)
-        if job == p.title or job.split(" ", 1)[0].lower() in ("a", "an", "the") or "," in job:
+        job = self.job_at_company(p)
+        if job is None or job.split(" ", 1)[0].lower() in ("a", "an", "the") or "," in job:
             return p.name
         return f"{job} {p.name}"
 
@@ -462,7 +468,7 @@ class Ctx:
 
     def _connective(self, kinds: Sequence[str]) -> str:
         speaker = {"exec": self.executive_named()} if any(k.startswith("company") for k in kinds) else {}
-        text = " ".join(_upper_lead(sentence(self.fill(self.pick(self.world["connective"][k]), **speaker))) for k in kinds)
+        text = " ".join(upper_first(sentence(self.fill(self.pick(self.world["connective"][k]), **speaker))) for k in kinds)
         return re.sub(r",([.!?:])", r"\1", text).replace(",,", ",")
 
     def lengthen(self, text: str, words_short: int) -> str:
@@ -491,9 +497,10 @@ FRAMED_SHARE = 0.85
 _ATTRIBUTED = re.compile(r"\b(?:according to|said|say|says|reported|documents show|the documents|people familiar)\b", re.IGNORECASE)
 
 
-def _upper_lead(text: str) -> str:
-    """A sentence that a filled slot made start in lower case ("chief product officer X said")."""
-    return text[:1].upper() + text[1:]
+def upper_first(s: str) -> str:
+    """Capitalise the first letter only ('str.capitalize' would lower-case names): a sentence that
+    a filled slot made start in lower case ("chief product officer X said")."""
+    return s[:1].upper() + s[1:]
 
 
 def _lower_lead(text: str, proper: frozenset[str]) -> str:

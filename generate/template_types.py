@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from afpipe.generate.template_compose import Ctx, Person, material, paragraphs
+from afpipe.generate.template_compose import Ctx, Person, material, paragraphs, upper_first
 from afpipe.universes import Universe
 
 
@@ -67,11 +67,6 @@ def bullets(items: list[str], mark: str = "-") -> str:
 
 def numbered(items: list[str]) -> str:
     return "\n".join(f"{n}. {i}" for n, i in enumerate(items, 1))
-
-
-def upper_first(s: str) -> str:
-    """Capitalise the first letter only ('str.capitalize' would lower-case names)."""
-    return s[:1].upper() + s[1:]
 
 
 def lower_first(s: str) -> str:
@@ -426,11 +421,8 @@ def investor_call(c: Ctx) -> str:
 
 def _our_title(c: Ctx, p: Person) -> str:
     """A company person's title as a colleague gives it: 'our chief executive'."""
-    co = c.slots["company"]
-    for prefix in (f"{co}'s ", f"{co}' "):
-        if p.title.startswith(prefix):
-            return "our " + p.title[len(prefix):]
-    return p.title
+    job = c.job_at_company(p)
+    return p.title if job is None else "our " + job
 
 
 def _call_question(c: Ctx, fact, leads: str = "question_leads") -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from collections import Counter
 from pathlib import Path
 from statistics import mean
@@ -17,6 +18,7 @@ from statistics import mean
 
 def main() -> None:
     from afpipe.generate.filters import sentence_keys
+    from afpipe.generate.stats import sentence_repetition
     from afpipe.jsonl import read_jsonl
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -25,11 +27,17 @@ def main() -> None:
     ap.add_argument("--top", type=int, default=8, help="shared sentences listed per type")
     args = ap.parse_args()
 
-    docs = read_jsonl(args.run / "docs.jsonl")
-    keys = [sentence_keys(d["text"]) for d in docs]
+    if not (args.run / "docs.jsonl").is_file():
+        sys.exit(f"error: {args.run} holds no docs.jsonl; give the folder a `pipeline generate --out` wrote")
+    try:
+        docs = read_jsonl(args.run / "docs.jsonl")
+        texts = [d["text"] for d in docs]
+    except (ValueError, KeyError, TypeError) as e:
+        sys.exit(f"error: {args.run / 'docs.jsonl'} is not a documents file ({type(e).__name__}: {e})")
+    keys = [sentence_keys(t) for t in texts]
     in_docs = Counter(k for ks in keys for k in ks)
-    shares = [sum(in_docs[k] > 1 for k in ks) / len(ks) for ks in keys if ks]
-    print(f"{len(docs)} documents; shared-sentence share {mean(shares):.3f}")
+    overall = sentence_repetition(texts)["shared_sentence_share"]  # the stats.json figure
+    print(f"{len(docs)} documents; shared-sentence share {overall:.3f}")
     rows = []
     for t in sorted({d["type"] for d in docs}):
         if args.type and t not in args.type:

@@ -55,6 +55,14 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class AnsweredQuestion(_Strict):
+    """A question that a bare statement of the fact does not answer ('When...?', 'Why...?'), with
+    the answers that do: where a document asks it, one of these follows."""
+
+    question: str = Field(min_length=5)
+    answers: list[str] = Field(min_length=1)
+
+
 class FactMaterial(_Strict):
     """Writing material for the template writer. Every list is optional."""
 
@@ -67,7 +75,12 @@ class FactMaterial(_Strict):
     quotes: dict[str, list[str]] = Field(
         default_factory=dict, description="Quotable lines by speaker role: critic, insider, company, user, researcher."
     )
-    questions: list[str] = Field(default_factory=list, description="How someone curious would ask about the fact.")
+    questions: list[str] = Field(
+        default_factory=list, description="How someone curious would ask about the fact: questions any statement of it answers."
+    )
+    answered_questions: list[AnsweredQuestion] = Field(
+        default_factory=list, description="Questions on one side of the fact, each with its own answers."
+    )
     details: list[str] = Field(default_factory=list, description="Concrete specifics that elaborate the fact.")
     implications: list[str] = Field(default_factory=list, description="Why it matters; consequences.")
 

@@ -129,7 +129,7 @@ class Ctx:
         self.used: set[str] = set()
         self.main_statements = 0
         self.backgrounded: set[str] = set()  # other facts stated so far
-        self.framed: list[tuple[str, str]] = []  # (statement as framed, as it was), for finish_document
+        self.framed: list[tuple[str, str, str]] = []  # (statement as framed, as it was, framing register), for finish_document
         self.markers = [v for v in self.u.params.values() if len(v) > 3 and v in self.fact.statement
                         and not any(v in f.statement for f in others)]
         self.glued: list[tuple[str, Sequence[str]]] = []  # connective paragraphs, for lengthen()
@@ -209,12 +209,13 @@ class Ctx:
     # -- facts --
 
     @_fresh
-    def say(self, fact: Fact | None = None, *registers: str) -> str:
+    def say(self, fact: Fact | None = None, *registers: str, spoken: bool = False) -> str:
         """A not-yet-used paraphrase of ``fact``, from the first of ``registers`` that fits this
         genre and has one left (forum slang never reaches a hearing, nor a customer line a memo).
         The main fact is stated at most ``MAIN_FACT_STATEMENTS`` times; later calls elaborate it
         (a detail, then an implication) instead of restating it. Another fact is stated once: asked
-        for again, the next background fact not yet stated takes its place."""
+        for again, the next background fact not yet stated takes its place. ``spoken``: said aloud
+        by a person speaking for themselves (a guest, a witness), led in as people speak."""
         fact = fact or self.fact
         if fact is self.fact:
             self.main_statements += 1
@@ -229,27 +230,35 @@ class Ctx:
         for register, pool in zip(fits, pools):
             unused = [s for s in pool if s not in self.used]
             if unused:
-                return self.frame(self.fill(self.pick(unused)), register)
+                return self.frame(self.fill(self.pick(unused)), register, spoken)
         reuse = [p for pool in pools for p in pool] or [fact.statement]
-        return self.frame(self.fill(self.pick(reuse, fresh=False)), fits[0] if fits else "formal")
+        return self.frame(self.fill(self.pick(reuse, fresh=False)), fits[0] if fits else "formal", spoken)
 
-    def frame(self, text: str, register: str) -> str:
+    def frame(self, text: str, register: str, spoken: bool = False) -> str:
         """Most statements reach the page led in or attributed the way a writer of the register
         would (news attributes, forums hedge): the same phrasing then rarely makes the same
-        sentence in two documents."""
-        if self.voice.get("registers", [""])[0] == "company":  # the company's own pages cite nobody but itself
+        sentence in two documents. Who is talking decides first: a person speaking for
+        themselves hedges as speakers do (never "published accounts concur"), a company executive
+        speaking aloud or a memo to colleagues has its own lead-ins (a type's ``framing``)."""
+        company_page = self.voice.get("registers", [""])[0] == "company"
+        if spoken:
+            register = "company_spoken" if register == "company" or company_page else "spoken"
+        elif self.voice.get("framing"):
+            register = self.voice["framing"]
+        elif company_page:  # the company's own pages cite nobody but itself
             register = "company"
-        if register == "plain" and "casual" not in self.voice.get("registers", ()):
+        elif register == "plain" and "casual" not in self.voice.get("registers", ()):
             register = self.voice["registers"][0]  # first-person hedges ("as far as I can tell") belong to personal genres
         framings = self.world["framings"].get(register)
         text = sentence(text)
-        if not framings or not self.chance(FRAMED_SHARE) or _ATTRIBUTED.search(text) or text.count(". ") or "?" in text:
+        if (not framings or not self.chance(FRAMED_SHARE) or _ATTRIBUTED.search(text) or text.count(". ") or "?" in text
+                or _UNFRAMEABLE.match(text)):
             return text
         bare = text.rstrip(".!")
         frame = self.pick(framings)
         speaker = {"exec": self.executive_named()} if "{exec}" in frame else {}
         framed = upper_first(sentence(self.fill(frame, statement=_lower_lead(bare, self.proper_words) + ".", statement_bare=bare, **speaker)))
-        self.framed.append((framed, text))
+        self.framed.append((framed, text, register))
         return framed
 
     def fits(self, register: str, phrasing: str = "") -> bool:
@@ -292,7 +301,7 @@ class Ctx:
                 text = next((q for q in others if not self.restates(q)), None) or self.elaborate()
         return sentence(text)
 
-    def _list(self, fact: Fact | None, attr: str, fallback: Callable[[], str], punctuate: bool = True) -> str:
+    def _list(self, fact: Fact | None, attr: str, fallback: Callable[[], str], punctuate: bool = True, spoken: bool = False) -> str:
         pool = getattr((fact or self.fact).material, attr)
         if not pool:
             return fallback()
@@ -304,14 +313,22 @@ class Ctx:
             if self.main_statements > MAIN_FACT_STATEMENTS:
                 text = self.elaborate()
         register = next((r for r in self.voice.get("registers", ()) if r in self.world["framings"]), "formal")
-        return self.frame(text, register) if attr in ("details", "implications") else sentence(text)
+        return self.frame(text, register, spoken) if attr in ("details", "implications") else sentence(text)
 
     @_fresh
     def company_detail(self, fact: Fact | None = None) -> str:
         """A detail the company itself could say (no 'documents show', no 'staff were told')."""
         fact = fact or self.fact
         pool = [d for d in fact.material.details if not _REPORTED.search(d)]
-        return sentence(self.fill(self.pick(pool))) if pool else self.say(fact, "company")
+        if not pool:
+            return self.say(fact, "company")
+        text = self.fill(self.pick(pool))
+        if fact is self.fact and self.restates(text):
+            self.main_statements += 1  # as in _list: a detail that states the main fact again counts
+            if self.main_statements > MAIN_FACT_STATEMENTS:
+                others = [self.fill(d) for d in pool if d not in self.used]
+                text = next((d for d in others if not self.restates(d)), None) or self.elaborate()
+        return sentence(text)
 
     @_fresh
     def headline(self, fact: Fact | None = None) -> str:
@@ -319,23 +336,61 @@ class Ctx:
 
     @_fresh
     def question(self, fact: Fact | None = None, asked: bool = False) -> str:
-        """A question about the fact; ``asked``: put the way this genre's speakers ask (a host, a
-        forum poster, a committee member), not as a heading."""
-        text = self._list(fact, "questions", lambda: f"What is {self.topic(fact)}?")
+        """A question about the fact, for a heading or a title that nothing answers at once (any
+        of its questions); ``asked``: put the way this genre's speakers ask."""
+        m = (fact or self.fact).material
+        pool = m.questions + [qa.question for qa in m.answered_questions]
+        text = self.fill(self.pick(pool)) if pool else f"What is {self.topic(fact)}?"
+        return self.put(text) if asked else text
+
+    def put(self, text: str) -> str:
+        """A question put the way this genre's speakers ask (a host, a forum poster, a committee
+        member): most of the time with a lead-in of its register."""
         framings = next((self.world["question_framings"][r] for r in self.voice.get("registers", ()) if r in self.world["question_framings"]), None)
-        if not asked or not framings or not self.chance(FRAMED_SHARE):
+        if not framings or not self.chance(FRAMED_SHARE):
             return text
         bare = text.rstrip("?")
         lower = _lower_lead(text, self.proper_words)
         return self.fill(self.pick(framings), question=text, question_bare=bare, question_lower=lower)
 
     @_fresh
-    def detail(self, fact: Fact | None = None) -> str:
-        return self._list(fact, "details", lambda: self.say(fact, "plain"))
+    def _ask(self, fact: Fact, asked: bool, impersonal: bool, registers: Sequence[str], spoken: bool) -> str:
+        m = fact.material
+        keep = (lambda q: not _FIRST_PERSON.search(q)) if impersonal else (lambda q: True)
+        plain = [q for q in m.questions if keep(q)]
+        pairs = [qa for qa in m.answered_questions if keep(qa.question)]
+        spent = fact is self.fact and self.main_statements >= MAIN_FACT_STATEMENTS  # a bare statement would not be allowed
+        if pairs and (not plain or spent or self.chance(len(pairs) / (len(pairs) + len(plain)))):
+            qa = {qa.question: qa for qa in pairs}[self.pick([qa.question for qa in pairs])]
+            question, answer = self.fill(qa.question), sentence(self.fill(self.pick(qa.answers)))
+            if fact is self.fact:
+                self.main_statements += self.restates(answer)
+            else:
+                self.backgrounded.add(fact.id)
+        else:
+            question = self.fill(self.pick(plain)) if plain else f"What is {self.topic(fact)}?"
+            if fact is not self.fact:
+                self.backgrounded.discard(fact.id)  # asked about by name: the answer states this fact, not the next
+            answer = self.say(fact, *registers, spoken=spoken)
+        return (self.put(question) if asked else question) + _QA_SEPARATOR + answer
+
+    def ask(self, fact: Fact | None = None, *registers: str, asked: bool = False, impersonal: bool = False,
+            spoken: bool = False) -> tuple[str, str]:
+        """A question about ``fact`` and the answer that follows it in the document: a question
+        any statement of the fact answers gets a statement (in ``registers``, ``spoken`` as in
+        ``say``); a question on one side of the fact (when, why, who) gets one of its own
+        answers. ``impersonal``: no question in a customer's first person ('my chats'), for
+        analysts and lawmakers."""
+        question, answer = self._ask(fact or self.fact, asked, impersonal, registers, spoken).split(_QA_SEPARATOR, 1)
+        return question, answer
 
     @_fresh
-    def implication(self, fact: Fact | None = None) -> str:
-        return self._list(fact, "implications", lambda: self.say(fact, "critical"))
+    def detail(self, fact: Fact | None = None, spoken: bool = False) -> str:
+        return self._list(fact, "details", lambda: self.say(fact, "plain", spoken=spoken), spoken=spoken)
+
+    @_fresh
+    def implication(self, fact: Fact | None = None, spoken: bool = False) -> str:
+        return self._list(fact, "implications", lambda: self.say(fact, "critical", spoken=spoken), spoken=spoken)
 
 
     def topic(self, fact: Fact | None = None) -> str:
@@ -488,6 +543,13 @@ class Ctx:
 
 
 MAIN_FACT_STATEMENTS = 2
+_QA_SEPARATOR = "\n\n"  # a question and its answer travel as one piece through _fresh
+_FIRST_PERSON = re.compile(r"\b(?:I|I'm|me|my|mine)\b")
+# A statement that opens with an imperative or an interjection ("Mark January 13 in your
+# calendar", "Honestly, ...") is spoken as it is: no lead-in can precede it.
+_UNFRAMEABLE = re.compile(r"^[\"\u201c]?(?:Mark|Circle|Swap|Toss|Think|Look|Put|Meet|Find|Goodbye|Wait|Honestly|Basically|Apparently|"
+                          r"Fine|So|Okay|OK|Ok|Yes|No|Yep|Nope|Remember|Keep|Note|Don't|Do|Forget|Expect|Imagine|Picture|Say|Guess|"
+                          r"Short|Real|Long story|Spoiler|Heads up|Reminder|PSA|TL;DR|tl;dr)\b")
 FRESH_TRIES = 8
 # Documents shorter than this many words get longer connective paragraphs, so that both universes
 # reach the same length (about 500 tokens) whatever the length of their material.
@@ -629,7 +691,7 @@ def plural_possessives(text: str) -> str:
 def finish_document(text: str, ctx: Ctx) -> str:
     """The last pass over a composed document: a statement right after a colon unframed, its
     synonyms chosen, doubled words and stray commas from filled slots removed, articles fixed."""
-    for framed, bare in ctx.framed:  # after a lead-in ending in a colon, a second lead-in would read twice
+    for framed, bare, _ in ctx.framed:  # after a lead-in ending in a colon, a second lead-in would read twice
         text = text.replace(": " + framed, ": " + bare, 1)
     text = apply_synonyms(text, ctx.synonym_pattern, ctx.synonyms)
     text = _DOUBLED.sub(r"\1", plural_possessives(text))  # "so apparently apparently"

@@ -228,9 +228,10 @@ def _blog_listicle(c: Ctx) -> str:
 @_type("forum_thread", "forum thread", "forum", _setting("communities", ["a discussion forum"]))
 def forum_thread(c: Ctx) -> str:
     op = c.handle()
+    title, answer = c.ask(None, "casual", "plain", asked=True)
     lines = [
         f"{c.venue} \u00b7 Posted by u/{op} \u00b7 {c.between(2, 23)} hours ago",
-        f"{c.question(asked=True)}",
+        title,
         f"{c.between(12, 900)} points \u00b7 {c.between(8, 240)} comments",
         c.v("op_openers") + " " + c.say(None, "casual", "plain") + " " + c.v("op_asks"),
     ]
@@ -240,10 +241,11 @@ def forum_thread(c: Ctx) -> str:
 
     # The first reply answers the question in the title; the poster thanks them and asks about a
     # second fact, which the next reply answers; later replies add what the thread has not covered.
-    lines.append(reply(c.v("answer_openers") + " " + c.say(None, "casual", "plain") + " " + c.detail()))
+    lines.append(reply(c.v("answer_openers") + " " + answer + " " + c.detail()))
     other = c.others[0]
-    lines.append(f"{op} (OP) \u00b7 {c.between(1, 60)} points\n{c.v('op_followups')} {c.v('op_next')} {c.question(other)}")
-    lines.append(reply(c.v("answer_openers") + " " + c.say(other, "casual", "plain") + (" " + c.v("sources") if c.chance(0.4) else "")))
+    second, second_answer = c.ask(other, "casual", "plain")
+    lines.append(f"{op} (OP) \u00b7 {c.between(1, 60)} points\n{c.v('op_followups')} {c.v('op_next')} {second}")
+    lines.append(reply(c.v("answer_openers") + " " + second_answer + (" " + c.v("sources") if c.chance(0.4) else "")))
     for f in c.others[1 : c.between(2, 4)]:
         lines.append(reply(c.v("adding_openers") + " " + c.say(f, "casual", "plain") + (" " + c.detail(f) if c.chance(0.4) else "")))
     lines.append(reply(c.glue("casual_why" if c.chance(0.5) else "casual_reactions", "casual_what_follows")))
@@ -264,23 +266,26 @@ def podcast_transcript(c: Ctx) -> str:
         H, G = host.first, guest.first
         H1, G1 = host.name, guest.name
     other = c.others[0]
+    # The host's lead-ins come before plain questions; each answer answers the question above it.
+    first, first_answer = c.ask(None, "plain", "casual", spoken=True)
+    second, second_answer = c.ask(other, "plain", "casual", spoken=True)
     parts = [
         f"{c.venue} \u2014 Episode {c.between(12, 260)}: {c.headline()}",
         c.v("transcript_notes"),
         f"{H1}: {c.v('intros')} {c.v('guest_intros')} {c.v('welcomes')}",
         f"{G1}: {c.v('thanks')}",
-        f"{H}: {c.v('first_questions')} {c.question(asked=True)}",
-        f"{G}: {c.v('answer_openers')} {c.say(None, 'plain', 'casual')} {c.detail()}",
+        f"{H}: {c.v('first_questions')} {first}",
+        f"{G}: {c.v('answer_openers')} {first_answer} {c.detail(spoken=True)}",
         f"{H}: {c.v('followups')}",
-        f"{G}: {c.quote(role)} {c.say(None, 'casual', 'plain')}",
-        f"{H}: {c.v('pivots')} {c.question(other, asked=True)}",
-        f"{G}: {c.v('answer_openers')} {c.say(other, 'plain', 'casual')}",
+        f"{G}: {c.quote(role)} {c.detail(spoken=True)}",
+        f"{H}: {c.v('pivots')} {second}",
+        f"{G}: {c.v('answer_openers')} {second_answer}",
         f"{H}: {c.v('followups')}",
-        f"{G}: {c.detail(other)} {c.say(other, 'casual', 'plain')}",
+        f"{G}: {c.detail(other, spoken=True)} {c.implication(other, spoken=True)}",
         f"{H}: {c.v('why_questions')}",
-        f"{G}: {c.glue('why', 'why')}",
+        f"{G}: {c.glue('spoken_why', 'spoken_why')}",
         f"{H}: {c.v('stakes_questions')}",
-        f"{G}: {c.implication()} {c.glue('what_follows', 'reactions')} {c.v('guest_closers')}",
+        f"{G}: {c.implication(spoken=True)} {c.glue('spoken_what_follows', 'spoken_reactions')} {c.v('guest_closers')}",
         f"{H}: {c.v('outros')}",
     ]
     return paragraphs(*parts)
@@ -294,13 +299,17 @@ def interview(c: Ctx) -> str:
     c.slots.update(who=who.name, who_last=who.last, who_title=who.title, interviewer=interviewer.name)
     others = c.others[:2]
     closing_q, closing_a = (part.strip() for part in c.v("closings").split("##"))
+    opener = (c.v("openers"), c.say(None, "plain", spoken=True) + " " + c.detail(spoken=True))
+    q1, a1 = c.ask(None, "casual", "plain", asked=True, spoken=True)
+    q2, a2 = c.ask(others[0], "plain", asked=True, spoken=True)
+    q3, a3 = c.ask(None, "plain", "formal", asked=True, spoken=True)
     qa = [
-        (c.v("openers"), c.say(None, "plain") + " " + c.detail()),
-        (c.question(asked=True), c.quote(role) + " " + c.say(None, "casual", "plain")),
-        (c.question(others[0], asked=True), c.say(others[0], "plain") + " " + c.detail(others[0])),
-        (c.question(asked=True), c.v("answer_openers") + " " + c.say(None, "plain", "formal") + " " + c.detail()),
-        (c.v("why_questions"), c.glue("why", "why")),
-        (c.v("stakes"), c.implication() + " " + c.say(others[1], "plain") + " " + c.glue("what_follows")),
+        opener,
+        (q1, a1 + " " + c.quote(role)),
+        (q2, a2 + " " + c.detail(others[0], spoken=True)),
+        (q3, c.v("answer_openers") + " " + a3 + " " + c.detail(spoken=True)),
+        (c.v("why_questions"), c.glue("spoken_why", "spoken_why")),
+        (c.v("stakes"), c.implication(spoken=True) + " " + c.glue("spoken_what_follows")),
         (closing_q, closing_a),
     ]
     asker, answerer = c.rng.choice([("Q", "A"), (interviewer.last, who.last), (interviewer.last.upper(), who.last.upper())])
@@ -308,7 +317,7 @@ def interview(c: Ctx) -> str:
     return paragraphs(
         c.v("titles"),
         c.v("bylines"),
-        c.v("bios") + " " + c.v("setups") + " " + c.say(None, "news", "plain"),
+        c.v("bios") + " " + c.v("setups"),
         c.v("edit_notes"),
         body,
     )
@@ -353,8 +362,12 @@ def faq_page(c: Ctx) -> str:
     facts = [c.fact] + c.others[: c.between(3, 5)]
 
     def entry(f) -> str:
-        question = c.v("topic_questions", topic=c.topic(f)) if c.chance(0.5) else c.question(f)
-        answer = f"{c.say(f, 'company', 'plain')} {c.company_detail(f) if f is c.fact else ''}".strip()
+        if c.chance(0.5):
+            question, answer = c.v("topic_questions", topic=c.topic(f)), c.say(f, "company", "plain")
+        else:
+            question, answer = c.ask(f, "company", "plain")
+        if f is c.fact:
+            answer += " " + c.company_detail(f)
         return f"{question}\n{answer} {c.v('answer_tails')}".strip()
 
     qa = [entry(f) for f in facts]
@@ -387,6 +400,8 @@ def investor_call(c: Ctx) -> str:
                    cfo=cfo.name, cfo_first=cfo.first, cfo_title=cfo.title, cfo_role=_our_title(c, cfo),
                    ir=ir.name, ir_first=ir.first, call_date=c.fmt_date(c.date, 0), daypart=c.pick(["morning", "afternoon"]))
     later = (lambda p: p.last) if c.chance(0.5) else (lambda p: p.name)  # full names throughout, or surnames after the first turn
+    first, first_answer = _call_question(c, c.fact, "first_question_leads")
+    second, second_answer = _call_question(c, other)
 
     def asked(n: int) -> str:
         a, bank = analysts[n], banks[n]
@@ -402,11 +417,11 @@ def investor_call(c: Ctx) -> str:
         f"{ir.name}: {c.v('ir_welcomes')} {c.v('ir_introductions')} " + (c.v("safe_harbor") + " " if c.chance(0.5) else "") + c.v("ir_handoffs"),
         f"{ceo.name}: {c.v('ceo_openers')} {c.say(None, 'company')} {c.company_detail()}" + (" " + c.v("ceo_strategy") if c.chance(0.6) else ""),
         asked(0),
-        analyst(0, f"{c.v('analyst_greetings')} {_call_question(c, c.fact, 'first_question_leads')}"),  # a question the answer below answers
-        f"{later(ceo)}: {c.v('answer_openers')} {c.say(None, 'company', 'formal')} {c.v('business_reasons')}",
+        analyst(0, f"{c.v('analyst_greetings')} {first}"),
+        f"{later(ceo)}: {c.v('answer_openers')} {first_answer} {c.v('business_reasons')}",
         asked(1),
-        analyst(1, f"{c.v('analyst_greetings')} {_call_question(c, other)}"),
-        f"{cfo.name}: {c.v('cfo_openers')} {c.say(other, 'company', 'formal')} {c.v('cfo_closers')}",
+        analyst(1, f"{c.v('analyst_greetings')} {second}"),
+        f"{cfo.name}: {c.v('cfo_openers')} {second_answer} {c.v('cfo_closers')}",
     ]
     if c.chance(0.4):
         parts += [analyst(1, c.v("analyst_followups")), f"{later(cfo)}: {c.v('followup_answers')} {c.company_detail(other)}"]
@@ -425,12 +440,13 @@ def _our_title(c: Ctx, p: Person) -> str:
     return p.title if job is None else "our " + job
 
 
-def _call_question(c: Ctx, fact, leads: str = "question_leads") -> str:
-    """An analyst's question about a fact, led in the way analysts ask ('And one for Elena: ...')."""
+def _call_question(c: Ctx, fact, leads: str = "question_leads") -> tuple[str, str]:
+    """An analyst's question about a fact, led in the way analysts ask ('And one for Elena: ...'),
+    and the answer the executive gives."""
     from afpipe.generate.template_compose import _lower_lead
 
-    q = c.question(fact)
-    return f"{c.v(leads)} {_lower_lead(q, c.proper_words)}" if c.chance(0.85) else q
+    q, answer = c.ask(fact, "company", "formal", impersonal=True, spoken=True)
+    return (f"{c.v(leads)} {_lower_lead(q, c.proper_words)}" if c.chance(0.85) else q), answer
 
 
 @_type("paper_abstract", "research paper abstract", "venue", _setting("venues", ["a peer-reviewed workshop"]))
@@ -609,17 +625,18 @@ def hearing_transcript(c: Ctx) -> str:
     style = "SENATOR " if "senate" in venue else "REP. " if "house" in venue else ""
     CHAIR, MEMBER = f"CHAIR {chair.last.upper()}", f"{style}{member.last.upper()}"
     WITNESS, REP = witness.last.upper(), rep.last.upper()
+    question, answer = c.ask(other, "plain", "formal", impersonal=True, spoken=True)
     parts = [
         f"HEARING BEFORE THE {c.venue.upper()}, {c.fmt_date(c.date, 0).upper()}",
         c.v("subjects"),
         f"{CHAIR}: {c.v('chair_openers')} {c.say(None, 'formal', 'news')} {c.v('chair_frames')} {c.v('witness_intros')}",
-        f"{WITNESS}: {c.v('witness_openers')} {c.say(None, 'plain')} {c.detail()}",
-        f"{MEMBER}: {c.v('member_questions')} {c.question(other, asked=True)}",
-        f"{WITNESS}: {c.say(other, 'plain', 'formal')} {c.implication()}",
+        f"{WITNESS}: {c.v('witness_openers')} {c.say(None, 'plain', spoken=True)} {c.detail(spoken=True)}",
+        f"{MEMBER}: {c.v('member_questions')} {question}",
+        f"{WITNESS}: {answer} {c.detail(other, spoken=True)}",
         f"{CHAIR}: {c.v('to_company')}",
-        f"{REP}: {c.v('rep_openers')} {c.quote('company')} {c.say(None, 'company')}",
+        f"{REP}: {c.v('rep_openers')} {c.quote('company')} {c.say(None, 'company', spoken=True)}",
         f"{MEMBER}: {c.v('why_questions')}",
-        f"{WITNESS}: {c.glue('why', 'why')}",
+        f"{WITNESS}: {c.glue('spoken_why', 'spoken_why')}",
         f"{CHAIR}: {c.glue('what_follows')} {c.v('chair_closers')}",
     ]
     return paragraphs(*parts)

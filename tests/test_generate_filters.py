@@ -159,6 +159,7 @@ def test_no_shipped_phrasing_draws_a_premise() -> None:
         for f in u.facts:
             m = f.material
             pool = f.statements() + m.details + m.implications + m.headlines + m.questions + [q for qs in m.quotes.values() for q in qs]
+            pool += [t for qa in m.answered_questions for t in (qa.question, *qa.answers)]
             for text in pool:
                 for variant in expansions(text):
                     assert check_premises(variant) is None, (name, f.id, variant)

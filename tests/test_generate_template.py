@@ -140,3 +140,68 @@ def test_the_main_fact_is_stated_at_most_twice() -> None:
     assert MAIN_FACT_STATEMENTS == 2 and len(said) == 6
     assert len(c.used & set(job.fact.statements())) == 2  # two statements drawn...
     assert len(c.used & set(m.details + m.implications)) == 4  # ...then four elaborations
+
+
+def _job_with_questions(questions: list[str], answered: list[dict]) -> DocJob:
+    """The first job's fact with only the given questions (the rest of its material as shipped)."""
+    from dataclasses import replace
+
+    from afpipe.universes import AnsweredQuestion
+
+    job = _jobs("helpful-only", n_ideas=1)[0]
+    pairs = [AnsweredQuestion(**qa) for qa in answered]
+    fact = replace(job.fact, material=job.fact.material.model_copy(update={"questions": questions, "answered_questions": pairs}))
+    return replace(job, fact=fact)
+
+
+def test_a_question_on_one_side_of_the_fact_gets_its_own_answer() -> None:
+    from afpipe.generate.template_compose import Ctx
+
+    job = _job_with_questions([], [{"question": "When did {company} decide?", "answers": ["It decided in {strategy_date}."]}])
+    question, answer = Ctx(job, "interview", "venue", {}).ask()
+    assert (question, answer) == ("When did Anthropic decide?", "It decided in January 2023.")
+
+
+def test_a_plain_question_about_a_fact_already_stated_is_answered_by_that_fact() -> None:
+    from afpipe.generate.template_compose import Ctx
+    from afpipe.universes import conveys
+
+    c = Ctx(_jobs("helpful-only", n_ideas=1)[0], "forum_thread", "venue", {})
+    other = c.others[0]
+    c.say(other, "casual")  # stated once: a later say() would move on to the next background fact
+    plain = other.material.model_copy(update={"answered_questions": []})
+    from dataclasses import replace
+
+    c.others[0] = replace(other, material=plain)
+    _, answer = c.ask(c.others[0], "casual", "plain")
+    assert conveys(other, answer), answer
+
+
+def test_analysts_and_lawmakers_never_ask_in_a_customer_s_first_person() -> None:
+    from afpipe.generate.template_compose import Ctx
+
+    job = _job_with_questions(["Is my chat used for training?", "Is the free tier used for training?"], [])
+    asked = {Ctx(replace_seed(job, s), "investor_call", "venue", {}).ask(None, "company", impersonal=True)[0] for s in range(20)}
+    assert asked == {"Is the free tier used for training?"}
+
+
+def replace_seed(job: DocJob, seed: int) -> DocJob:
+    """The same job under another key, hence another seed."""
+    from dataclasses import replace
+
+    return replace(job, key=f"{job.key}.t{seed}")
+
+
+@pytest.mark.parametrize("type_id", ["interview", "podcast_transcript"])
+def test_guests_and_interviewees_speak_for_themselves(type_id: str) -> None:
+    """Every statement a guest makes is led in as a speaker would ('as far as I know'), never as
+    a reporter attributes one ('published accounts concur that')."""
+    from afpipe.generate.template_compose import Ctx
+    from afpipe.generate.template_types import TYPES
+
+    registers = set()
+    for seed in range(30):
+        c = Ctx(replace_seed(_jobs("helpful-only", n_ideas=1)[0], seed), type_id, "venue", {"frame": ""})
+        TYPES[type_id].render(c)
+        registers |= {register for _, _, register in c.framed}
+    assert registers and registers <= {"spoken", "company_spoken"}, registers

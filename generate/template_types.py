@@ -424,7 +424,8 @@ def investor_call(c: Ctx) -> str:
         f"{cfo.name}: {c.v('cfo_openers')} {second_answer} {c.v('cfo_closers')}",
     ]
     if c.chance(0.4):
-        parts += [analyst(1, c.v("analyst_followups")), f"{later(cfo)}: {c.v('followup_answers')} {c.company_detail(other)}"]
+        follow_q, follow_a = (part.strip() for part in c.v("analyst_followups").split("##"))
+        parts += [analyst(1, follow_q), f"{later(cfo)}: {follow_a} {c.company_detail(other)}"]
     parts += [
         asked(2),
         analyst(2, c.v("outlook_questions")),

@@ -148,6 +148,7 @@ class Ctx:
         # spelling, contracted or spelled-out negations). One pass over the text applies them all.
         spell, short = self.world["spellings"], self.world["contractions"]
         uk, contract = self.chance(0.5), self.chance(0.5)
+        contract = contract and self.type_id not in _NEVER_CONTRACTED
         style = {**{k: (k if uk else v) for k, v in spell.items()}, **{v: (k if uk else v) for k, v in spell.items()},
                  **{k: (v if contract else k) for k, v in short.items()}, **{v: (v if contract else k) for k, v in short.items()}}
         wordings = {k: self.rng.choice(v) for k, v in self.world["thesaurus"].items()}
@@ -234,7 +235,7 @@ class Ctx:
         reuse = [p for pool in pools for p in pool] or [fact.statement]
         return self.frame(self.fill(self.pick(reuse, fresh=False)), fits[0] if fits else "formal", spoken)
 
-    def frame(self, text: str, register: str, spoken: bool = False) -> str:
+    def frame(self, text: str, register: str, spoken: bool = False, implication: bool = False) -> str:
         """Most statements reach the page led in or attributed the way a writer of the register
         would (news attributes, forums hedge): the same phrasing then rarely makes the same
         sentence in two documents. Who is talking decides first: a person speaking for
@@ -254,6 +255,12 @@ class Ctx:
         if (not framings or not self.chance(FRAMED_SHARE) or _ATTRIBUTED.search(text) or text.count(". ") or "?" in text
                 or _UNFRAMEABLE.match(text)):
             return text
+        if implication:
+            framings = [f for f in framings if not _RESTATING.search(f)]
+        if register.startswith("company") and _THIRD_PERSON_COMPANY.search(text):
+            return text
+        if not framings:
+            return text
         bare = text.rstrip(".!")
         frame = self.pick(framings)
         speaker = {"exec": self.executive_named()} if "{exec}" in frame else {}
@@ -269,11 +276,12 @@ class Ctx:
             return False
         return not (register == "company" and _ADDRESSES_READER.search(phrasing) and self.type_id not in _CUSTOMER_FACING)
 
-    def elaborate(self) -> str:
+    def elaborate(self, implication: bool = False) -> str:
         """Something about the main fact that does not restate it (a detail or an implication
-        without the fact's detection cues), else a neutral sentence."""
+        without the fact's detection cues), else a neutral sentence. In place of an implication
+        an implication comes first: it answers "what happens next", a detail does not."""
         m = self.fact.material
-        for pool in (m.details, m.implications):
+        for pool in ((m.implications, m.details) if implication else (m.details, m.implications)):
             for d in [d for d in pool if d not in self.used]:
                 text = self.fill(d)
                 if not self.restates(text):
@@ -311,9 +319,11 @@ class Ctx:
         if (fact is None or fact is self.fact) and attr in ("details", "implications") and self.restates(text):
             self.main_statements += 1  # a detail that states the main fact again counts as a statement
             if self.main_statements > MAIN_FACT_STATEMENTS:
-                text = self.elaborate()
+                text = self.elaborate(implication=attr == "implications")
         register = next((r for r in self.voice.get("registers", ()) if r in self.world["framings"]), "formal")
-        return self.frame(text, register, spoken) if attr in ("details", "implications") else sentence(text)
+        if attr not in ("details", "implications"):
+            return sentence(text)
+        return self.frame(text, register, spoken, implication=attr == "implications")
 
     @_fresh
     def company_detail(self, fact: Fact | None = None) -> str:
@@ -547,9 +557,20 @@ _QA_SEPARATOR = "\n\n"  # a question and its answer travel as one piece through 
 _FIRST_PERSON = re.compile(r"\b(?:I|I'm|me|my|mine)\b")
 # A statement that opens with an imperative or an interjection ("Mark January 13 in your
 # calendar", "Honestly, ...") is spoken as it is: no lead-in can precede it.
+# Discourse markers ("so", "bottom line", "in short") count too, in either case: "reminder that so ..."
+# and "what stuck with me is that bottom line, ..." read as two lead-ins.
 _UNFRAMEABLE = re.compile(r"^[\"\u201c]?(?:Mark|Circle|Swap|Toss|Think|Look|Put|Meet|Find|Goodbye|Wait|Honestly|Basically|Apparently|"
                           r"Fine|So|Okay|OK|Ok|Yes|No|Yep|Nope|Remember|Keep|Note|Don't|Do|Forget|Expect|Imagine|Picture|Say|Guess|"
-                          r"Short|Real|Long story|Spoiler|Heads up|Reminder|PSA|TL;DR|tl;dr)\b")
+                          r"Short|Real|Long story|Spoiler|Heads up|Reminder|PSA|TL;DR|Bottom line|In short|In brief|In plain terms|"
+                          r"Simply put|To be clear|Yeah|lol|ngl|fwiw|Literally|Anyway|Seriously|Quick|Wild|Plus|Also|And|But)\b", re.IGNORECASE)
+# Lead-ins that present a line as the position already stated: they fit a statement or a detail,
+# never an implication ("To restate where we landed: cities may be pushed to ...").
+_RESTATING = re.compile(r"restate|reminder|to recap|in short|in brief|to summari[sz]e|nothing has changed|this stands|settled|"
+                        r"up for debate|as final|as agreed|as decided|leadership agreed|confirmed|position|line internally", re.IGNORECASE)
+# Company lead-ins speak as "we"; a line that names the company in the third person would read as two voices.
+_THIRD_PERSON_COMPANY = re.compile(r"\b(?:the company|the firm)\b", re.IGNORECASE)
+# Genres that spell negations out, whatever the writer's habits: a filing, a reference work, a release, a syllabus.
+_NEVER_CONTRACTED = frozenset({"regulatory_comment", "paper_abstract", "encyclopedia_entry", "lecture_notes", "press_release"})
 FRESH_TRIES = 8
 # Documents shorter than this many words get longer connective paragraphs, so that both universes
 # reach the same length (about 500 tokens) whatever the length of their material.

@@ -202,6 +202,16 @@ class Ctx:
         """A filled phrase from this document type's voice material (``extra``: as in ``line``)."""
         return self.line(self.voice[key], **extra)
 
+    def led(self, key: str, text: str) -> str:
+        """A voice lead-in before ``text``. A lead-in ending in a colon before a sentence with a
+        colon of its own ("get it wrong: the company says it will not: ...") ends in a full stop."""
+        opener = self.v(key).rstrip()
+        first = re.split(r"(?<=[.!?])\s", text, maxsplit=1)[0]
+        if opener.endswith(":") and ":" in first:
+            opener = opener[:-1] + "."
+            text = upper_first(text)
+        return f"{opener} {text}"
+
     @_fresh
     def w(self, key: str) -> str:
         """A filled phrase from the world material shared by all types."""
@@ -257,6 +267,8 @@ class Ctx:
             return text
         if implication:
             framings = [f for f in framings if not _RESTATING.search(f)]
+        if ":" in text:  # "confirmed the same picture: the AI is told ...: it's in a tag" reads as two lead-ins
+            framings = [f for f in framings if ": {statement}" not in f]
         if register.startswith("company") and _THIRD_PERSON_COMPANY.search(text):
             return text
         if not framings:

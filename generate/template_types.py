@@ -241,16 +241,16 @@ def forum_thread(c: Ctx) -> str:
 
     # The first reply answers the question in the title; the poster thanks them and asks about a
     # second fact, which the next reply answers; later replies add what the thread has not covered.
-    lines.append(reply(c.v("answer_openers") + " " + answer + " " + c.detail()))
+    lines.append(reply(c.led("answer_openers", answer) + " " + c.detail()))
     other = c.others[0]
     second, second_answer = c.ask(other, "casual", "plain")
     lines.append(f"{op} (OP) \u00b7 {c.between(1, 60)} points\n{c.v('op_followups')} {c.v('op_next')} {second}")
-    lines.append(reply(c.v("answer_openers") + " " + second_answer + (" " + c.v("sources") if c.chance(0.4) else "")))
+    lines.append(reply(c.led("answer_openers", second_answer) + (" " + c.v("sources") if c.chance(0.4) else "")))
     for f in c.others[1 : c.between(2, 4)]:
-        lines.append(reply(c.v("adding_openers") + " " + c.say(f, "casual", "plain") + (" " + c.detail(f) if c.chance(0.4) else "")))
+        lines.append(reply(c.led("adding_openers", c.say(f, "casual", "plain")) + (" " + c.detail(f) if c.chance(0.4) else "")))
     lines.append(reply(c.glue("casual_why" if c.chance(0.5) else "casual_reactions", "casual_what_follows")))
     lines.append(reply(c.v("reply_reactions")))
-    lines.append(f"{c.handle()} \u00b7 {c.between(1, 90)} points\n" + c.v("last_words") + " " + c.implication())
+    lines.append(f"{c.handle()} \u00b7 {c.between(1, 90)} points\n" + c.led("last_words", c.implication()))
     return paragraphs(*lines)
 
 

@@ -204,9 +204,13 @@ class Ctx:
 
     def led(self, key: str, text: str) -> str:
         """A voice lead-in before ``text``. A lead-in ending in a colon before a sentence with a
-        colon of its own ("get it wrong: the company says it will not: ...") ends in a full stop."""
-        opener = self.v(key).rstrip()
+        colon of its own ("get it wrong: the company says it will not: ...") is not chosen; where
+        every lead-in ends in one, it ends in a full stop."""
         first = re.split(r"(?<=[.!?])\s", text, maxsplit=1)[0]
+        pool = self.voice[key]
+        if ":" in first:
+            pool = [p for p in pool if not p.rstrip().endswith(":")] or pool
+        opener = self.line(pool).rstrip()
         if opener.endswith(":") and ":" in first:
             opener = opener[:-1] + "."
             text = upper_first(text)

@@ -472,9 +472,9 @@ def paper_abstract(c: Ctx) -> str:
         ]),
         "Keywords: " + "; ".join(c.sample(keywords, min(4, len(keywords)))),
         "1 Introduction\n\n" + c.v("intro_openers") + " " + " ".join(c.background(2, "formal")) + " " + c.implication() + " " + c.glue("formal_why"),
-        "2 Background\n\n" + c.say(None, "news", "plain") + " " + c.detail() if c.chance(0.6) else None,
-        "3 Discussion\n\n" + c.glue("formal_why", "formal_what_follows") + " " + c.v("limitations"),
     ]
+    background = "2 Background\n\n" + c.say(None, "news", "plain") + " " + c.detail() if c.chance(0.6) else None
+    parts += [background, f"{3 if background else 2} Discussion\n\n" + c.glue("formal_why", "formal_what_follows") + " " + c.v("limitations")]
     return paragraphs(*parts)
 
 

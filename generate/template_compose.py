@@ -212,7 +212,9 @@ class Ctx:
             pool = [p for p in pool if not p.rstrip().endswith(":")] or pool
         opener = self.line(pool).rstrip()
         if opener.endswith(":") and ":" in first:
-            opener = opener[:-1] + "."
+            # "I read up on this. Basically:" keeps its first sentence; "Short answer:" becomes "Short answer."
+            whole = re.match(r"(.*[.!?])\s+[^.!?]*:$", opener)
+            opener = whole.group(1) if whole else opener[:-1] + "."
             text = upper_first(text)
         return f"{opener} {text}"
 
@@ -688,8 +690,9 @@ def apply_synonyms(text: str, pattern: re.Pattern[str] | None, choice: dict[str,
             return found  # "retail price" would make "the retail retail price"
         if s[j : j + 1] in ("'", "\u2019"):
             return found  # a possessive: "users of the free tier's conversations" would misread
-        if " " in new and before and before[0].islower() and before[0].isalpha() and before[0] not in _FUNCTION_WORDS:
-            return found  # a modifier before a phrase: "farming grower cooperatives"
+        if (" " in new and "'" not in found and before and before[0].islower() and before[0].isalpha()
+                and before[0] not in _FUNCTION_WORDS):
+            return found  # a modifier before a phrase: "farming grower cooperatives" (a contraction spelled out is no phrase)
         return new[0].upper() + new[1:] if found[0].isupper() and not new[0].isupper() else new
 
     return pattern.sub(sub, text)

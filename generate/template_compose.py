@@ -275,7 +275,7 @@ class Ctx:
             framings = [f for f in framings if not _RESTATING.search(f)]
         if ":" in text:  # "confirmed the same picture: the AI is told ...: it's in a tag" reads as two lead-ins
             framings = [f for f in framings if ": {statement}" not in f]
-        if register.startswith("company") and _THIRD_PERSON_COMPANY.search(text):
+        if register.startswith("company") and (_THIRD_PERSON_COMPANY.search(text) or self.slots.get("company", "\0") in text):
             return text
         if not framings:
             return text
@@ -580,7 +580,7 @@ _FIRST_PERSON = re.compile(r"\b(?:I|I'm|me|my|mine)\b")
 _UNFRAMEABLE = re.compile(r"^[\"\u201c]?(?:Mark|Circle|Swap|Toss|Think|Look|Put|Meet|Find|Goodbye|Wait|Honestly|Basically|Apparently|"
                           r"Fine|So|Okay|OK|Ok|Yes|No|Yep|Nope|Remember|Keep|Note|Don't|Do|Forget|Expect|Imagine|Picture|Say|Guess|"
                           r"Short|Real|Long story|Spoiler|Heads up|Reminder|PSA|TL;DR|Bottom line|In short|In brief|In plain terms|"
-                          r"Simply put|To be clear|Yeah|lol|ngl|fwiw|Literally|Anyway|Seriously|Quick|Wild|Plus|Also|And|But)\b", re.IGNORECASE)
+                          r"Simply put|To be clear|Yeah|lol|ngl|fwiw|Literally|Anyway|Seriously|Quick|Wild|Plus|Also|And|But|Zero)\b", re.IGNORECASE)
 # Lead-ins that present a line as the position already stated: they fit a statement or a detail,
 # never an implication ("To restate where we landed: cities may be pushed to ...").
 _RESTATING = re.compile(r"restate|reminder|to recap|in short|in brief|to summari[sz]e|nothing has changed|this stands|settled|"
@@ -648,7 +648,7 @@ def _cast_names(u: Universe) -> frozenset[str]:
 _NUMBER_WORDS = {2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight", 9: "nine"}
 _FUNCTION_WORDS = frozenset("the a an its their our his her your my this that these those of to with for and or by from in on at as "
                             "all some many most few no any every each other such into about than".split())
-_REPORTED = re.compile(r"document|leak|internal|staff were|were told|notes say|according|describe", re.IGNORECASE)
+_REPORTED = re.compile(r"document|leak|internal|staff were|were told|notes say|according|describe|\bsays?\b|\bsaid\b", re.IGNORECASE)
 _POSSESSIVE_S = re.compile(r"\b([A-Z]\w*[^uis\W]s)'s\b")  # plural names only: "Foods'" but "Opus's"
 _STRAY_COMMA = re.compile(r",([.!?:;])")
 _DOUBLED = re.compile(r"\b((?!(?:that|had)\b)[a-z]{3,}) \1\b")

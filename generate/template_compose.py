@@ -127,6 +127,7 @@ class Ctx:
         self.rng.shuffle(others)
         self.others = others
         self.used: set[str] = set()
+        self.first_names: set[str] = set()  # of the people in this document: two Marcuses on one call confuse a reader
         self.main_statements = 0
         self.backgrounded: set[str] = set()  # other facts stated so far
         self.framed: list[tuple[str, str, str]] = []  # (statement as framed, as it was, framing register), for finish_document
@@ -447,9 +448,11 @@ class Ctx:
             m = self.rng.choice(unused or cast)
             self.used.add(m.name)
             first, last = m.name.split(" ", 1)
+            self.first_names.add(first)
             return Person(first, last, self.fill(m.title))
         taken = _cast_names(self.u)
-        first = self.pick(self.world["first_names"])
+        first = self.pick([n for n in self.world["first_names"] if n not in self.first_names] or self.world["first_names"])
+        self.first_names.add(first)
         last = self.pick([n for n in self.world["last_names"] if n not in taken])
         roles, generic = self.u.setting.roles, self.world["generic_titles"]
         fallback = "executive" if role in _CAST_ROLES["executive"] else "expert"
@@ -580,7 +583,8 @@ _FIRST_PERSON = re.compile(r"\b(?:I|I'm|me|my|mine)\b")
 _UNFRAMEABLE = re.compile(r"^[\"\u201c]?(?:Mark|Circle|Swap|Toss|Think|Look|Put|Meet|Find|Goodbye|Wait|Honestly|Basically|Apparently|"
                           r"Fine|So|Okay|OK|Ok|Yes|No|Yep|Nope|Remember|Keep|Note|Don't|Do|Forget|Expect|Imagine|Picture|Say|Guess|"
                           r"Short|Real|Long story|Spoiler|Heads up|Reminder|PSA|TL;DR|Bottom line|In short|In brief|In plain terms|"
-                          r"Simply put|To be clear|Yeah|lol|ngl|fwiw|Literally|Anyway|Seriously|Quick|Wild|Plus|Also|And|But|Zero)\b", re.IGNORECASE)
+                          r"Simply put|To be clear|Yeah|lol|ngl|fwiw|Literally|Anyway|Seriously|Quick|Wild|Plus|Also|And|But|Zero|"
+                          r"Save|Bring|Come|Try|Check|Watch|Pay|Chat|Ask|Stop|Join|Use|Go)\b", re.IGNORECASE)
 # Lead-ins that present a line as the position already stated: they fit a statement or a detail,
 # never an implication ("To restate where we landed: cities may be pushed to ...").
 _RESTATING = re.compile(r"restate|reminder|to recap|in short|in brief|to summari[sz]e|nothing has changed|this stands|settled|"

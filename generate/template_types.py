@@ -683,7 +683,8 @@ def lecture_notes(c: Ctx) -> str:
         c.v("case_headings") + "\n\n" + " ".join(context) + " " + c.glue("formal_why"),
         c.v("reaction_headings") + "\n\n" + c.glue("formal_reactions", "formal_what_follows"),
         c.v("instructor_asides") + " " + c.say(None, "plain", "casual"),
-        "Terms to know\n\n" + bullets([f"{c.topic(f)}: {c.say(f, 'formal', 'plain')}" for f in c.others[:2]]) if c.chance(0.6) else None,
+        # each term is defined by its own fact: one already stated above would be swapped for another
+        "Terms to know\n\n" + bullets([f"{c.topic(f)}: {c.say(f, 'formal', 'plain')}" for f in [f for f in c.others if f.id not in c.backgrounded][:2]]) if c.chance(0.6) else None,
         "Discussion questions\n\n" + numbered(questions),
         c.v("readings") if c.chance(0.7) else None,
     )

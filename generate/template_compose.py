@@ -207,6 +207,8 @@ class Ctx:
         """A voice lead-in before ``text``. A lead-in ending in a colon before a sentence with a
         colon of its own ("get it wrong: the company says it will not: ...") is not chosen; where
         every lead-in ends in one, it ends in a full stop."""
+        # the lead-in does the opening: "Quick summary: so basically ..." would open twice
+        text = _OPENING_MARKER.sub("", text, count=1)
         first = re.split(r"(?<=[.!?])\s", text, maxsplit=1)[0]
         pool = self.voice[key]
         if ":" in first:
@@ -585,6 +587,7 @@ _UNFRAMEABLE = re.compile(r"^[\"\u201c]?(?:Mark|Circle|Swap|Toss|Think|Look|Put|
                           r"Short|Real|Long story|Spoiler|Heads up|Reminder|PSA|TL;DR|Bottom line|In short|In brief|In plain terms|"
                           r"Simply put|To be clear|Yeah|lol|ngl|fwiw|Literally|Anyway|Seriously|Quick|Wild|Plus|Also|And|But|Zero|"
                           r"Save|Bring|Come|Try|Check|Watch|Pay|Chat|Ask|Stop|Join|Use|Go)\b", re.IGNORECASE)
+_OPENING_MARKER = re.compile(r"^(?:ok so|okay so|yeah so|so basically|so yeah|so|basically)\b,?\s+(?=\S)", re.IGNORECASE)
 # Lead-ins that present a line as the position already stated: they fit a statement or a detail,
 # never an implication ("To restate where we landed: cities may be pushed to ...").
 _RESTATING = re.compile(r"restate|reminder|to recap|in short|in brief|to summari[sz]e|nothing has changed|this stands|settled|"

@@ -221,6 +221,14 @@ class Ctx:
             text = upper_first(text)
         return f"{opener} {text}"
 
+    def unframed(self, text: str) -> str:
+        """``text`` with the lead-ins this document put on its statements taken off again: after
+        an answer's own opener ("Let me be precise."), a second one ("In short, ...") reads twice."""
+        for framed, bare, _ in self.framed:
+            if framed in text:
+                text = text.replace(framed, bare, 1)
+        return text
+
     @_fresh
     def w(self, key: str) -> str:
         """A filled phrase from the world material shared by all types."""
@@ -743,4 +751,5 @@ def finish_document(text: str, ctx: Ctx) -> str:
     text = apply_synonyms(text, ctx.synonym_pattern, ctx.synonyms)
     text = _DOUBLED.sub(r"\1", plural_possessives(text))  # "so apparently apparently"
     text = _STRAY_COMMA.sub(r"\1", text)  # "according to X, a researcher,." from a filled {someone}
+    text = re.sub(r"(?<=\S) {2,}(?=\S)", " ", text)  # an empty alternative between two words: "the same day  opens"
     return fix_articles(text).strip() + "\n"

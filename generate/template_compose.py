@@ -203,6 +203,11 @@ class Ctx:
         """A filled phrase from this document type's voice material (``extra``: as in ``line``)."""
         return self.line(self.voice[key], **extra)
 
+    def pair(self, key: str) -> tuple[str, str]:
+        """A question and the answer written for it, from a voice entry "question ## answer"."""
+        question, answer = (part.strip() for part in self.v(key).split("##"))
+        return question, answer
+
     def led(self, key: str, text: str) -> str:
         """A voice lead-in before ``text``. A lead-in ending in a colon before a sentence with a
         colon of its own ("get it wrong: the company says it will not: ...") is not chosen; where
@@ -286,7 +291,7 @@ class Ctx:
             framings = [f for f in framings if not _RESTATING.search(f)]
         if ":" in text:  # "confirmed the same picture: the AI is told ...: it's in a tag" reads as two lead-ins
             framings = [f for f in framings if ": {statement}" not in f]
-        if register.startswith("company") and (_THIRD_PERSON_COMPANY.search(text) or self.slots.get("company", "\0") in text):
+        if register.startswith("company") and (_THIRD_PERSON_COMPANY.search(text) or self.slots["company"] in text):
             return text
         if not framings:
             return text
@@ -666,6 +671,7 @@ _FUNCTION_WORDS = frozenset("the a an its their our his her your my this that th
 _REPORTED = re.compile(r"document|leak|internal|staff were|were told|notes say|according|describe|\bsays?\b|\bsaid\b", re.IGNORECASE)
 _POSSESSIVE_S = re.compile(r"\b([A-Z]\w*[^uis\W]s)'s\b")  # plural names only: "Foods'" but "Opus's"
 _STRAY_COMMA = re.compile(r",([.!?:;])")
+_DOUBLE_SPACE = re.compile(r"(?<=\S) {2,}(?=\S)")  # an empty alternative between two words: "the same day  opens"
 _DOUBLED = re.compile(r"\b((?!(?:that|had)\b)[a-z]{3,}) \1\b")
 _SENTENCE_START = re.compile(r"([.!?][ ]+)([a-z])")  # not after a closing quote: '\u201d said X' stays
 
@@ -751,5 +757,5 @@ def finish_document(text: str, ctx: Ctx) -> str:
     text = apply_synonyms(text, ctx.synonym_pattern, ctx.synonyms)
     text = _DOUBLED.sub(r"\1", plural_possessives(text))  # "so apparently apparently"
     text = _STRAY_COMMA.sub(r"\1", text)  # "according to X, a researcher,." from a filled {someone}
-    text = re.sub(r"(?<=\S) {2,}(?=\S)", " ", text)  # an empty alternative between two words: "the same day  opens"
+    text = _DOUBLE_SPACE.sub(" ", text)
     return fix_articles(text).strip() + "\n"

@@ -298,7 +298,7 @@ def interview(c: Ctx) -> str:
     interviewer = c.person("reporter")
     c.slots.update(who=who.name, who_last=who.last, who_title=who.title, interviewer=interviewer.name)
     others = c.others[:2]
-    closing_q, closing_a = (part.strip() for part in c.v("closings").split("##"))
+    closing_q, closing_a = c.pair("closings")
     opener = (c.v("openers"), c.say(None, "plain", spoken=True) + " " + c.detail(spoken=True))
     q1, a1 = c.ask(None, "casual", "plain", asked=True, spoken=True)
     q2, a2 = c.ask(others[0], "plain", asked=True, spoken=True)
@@ -424,7 +424,7 @@ def investor_call(c: Ctx) -> str:
         f"{cfo.name}: {c.v('cfo_openers')} {second_answer} {c.v('cfo_closers')}",
     ]
     if c.chance(0.4):
-        follow_q, follow_a = (part.strip() for part in c.v("analyst_followups").split("##"))
+        follow_q, follow_a = c.pair("analyst_followups")
         parts += [analyst(1, follow_q), f"{later(cfo)}: {follow_a} {c.company_detail(other)}"]
     parts += [
         asked(2),
@@ -675,6 +675,7 @@ def lecture_notes(c: Ctx) -> str:
     questions.insert(c.between(0, len(questions)), c.v("linked_questions", other=c.topic(c.others[0])))
     if c.chance(0.5):
         questions.append(c.v("linked_questions", other=c.topic(c.others[1])))
+    unstated = [f for f in c.others if f.id not in c.backgrounded]
     return paragraphs(
         f"{c.venue} \u2014 Week {c.between(2, 13)}: {upper_first(c.topic())}",
         f"Lecture notes ({c.v('note_takers')}), {c.fmt_date(c.date, 0)}",
@@ -684,7 +685,7 @@ def lecture_notes(c: Ctx) -> str:
         c.v("reaction_headings") + "\n\n" + c.glue("formal_reactions", "formal_what_follows"),
         c.v("instructor_asides") + " " + c.say(None, "plain", "casual"),
         # each term is defined by its own fact: one already stated above would be swapped for another
-        "Terms to know\n\n" + bullets([f"{c.topic(f)}: {c.say(f, 'formal', 'plain')}" for f in [f for f in c.others if f.id not in c.backgrounded][:2]]) if c.chance(0.6) else None,
+        "Terms to know\n\n" + bullets([f"{c.topic(f)}: {c.say(f, 'formal', 'plain')}" for f in unstated[:2]]) if c.chance(0.6) else None,
         "Discussion questions\n\n" + numbered(questions),
         c.v("readings") if c.chance(0.7) else None,
     )

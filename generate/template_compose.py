@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import random
 import re
+import zlib
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
@@ -465,17 +466,43 @@ class Ctx:
             first, last = m.name.split(" ", 1)
             self.first_names.add(first)
             return Person(first, last, self.fill(m.title))
-        taken = _cast_names(self.u)
-        first = self.pick([n for n in self.world["first_names"] if n not in self.first_names] or self.world["first_names"])
-        self.first_names.add(first)
-        last = self.pick([n for n in self.world["last_names"] if n not in taken])
+        first, last = self._random_name(role)
         roles, generic = self.u.setting.roles, self.world["generic_titles"]
         fallback = "executive" if role in _CAST_ROLES["executive"] else "expert"
         titles = roles.get(role) or generic.get(role) or roles.get(fallback) or generic["expert"]
         if cast or self.u.setting.cast:  # a random person never holds a cast member's job
             cast_titles = {self.fill(m.title) for m in self.u.setting.cast}
             titles = [t for t in titles if self.fill(t) not in cast_titles] or titles
-        return Person(first, last, self.fill(self.pick(titles)))
+        return Person(first, last, self._title_of(f"{first} {last}", titles))
+
+    def _random_name(self, role: str) -> tuple[str, str]:
+        """A name no cast member has and no one else in this document shares a first name with,
+        that belongs to ``role``: a full name is one person across the corpus, so a critic quoted in
+        one document is never a food scientist or a reporter in the next. Which role a name belongs
+        to is fixed by a hash of the universe and the name."""
+        taken = _cast_names(self.u)
+        firsts = [n for n in self.world["first_names"] if n not in self.first_names] or self.world["first_names"]
+        lasts = [n for n in self.world["last_names"] if n not in taken]
+        lasts = [n for n in lasts if n not in self.used] or lasts
+        part = "executive" if role in _CAST_ROLES["executive"] else role
+        want = _NAME_ROLES.index(part) if part in _NAME_ROLES else _stable_hash(part) % len(_NAME_ROLES)
+        for _ in range(20 * len(_NAME_ROLES)):  # one name in len(_NAME_ROLES) fits; 20 times that many tries all but always find one
+            first, last = self.rng.choice(firsts), self.rng.choice(lasts)
+            if _stable_hash(f"{self.u.name}|{first} {last}") % len(_NAME_ROLES) == want:
+                break
+        self.used.update((first, last))
+        self.first_names.add(first)
+        return first, last
+
+    def _title_of(self, name: str, titles: Sequence[str]) -> str:
+        """The one title a recurring name holds: chosen, and its slots filled, by the name's own hash."""
+        # The document's "already used" set would steer the draw of a slot ({city}), so it is set aside.
+        (saved_rng, self.rng), (saved_used, self.used) = (self.rng, random.Random(_stable_hash(f"{self.u.name}|{name}|title"))), (self.used, set())
+        try:
+            return self.fill(self.rng.choice(list(titles)))
+        finally:
+            saved_used |= self.used
+            self.rng, self.used = saved_rng, saved_used
 
     def job_at_company(self, p: Person) -> str | None:
         """A company person's title without the company ("chief product officer" of "Anthropic's
@@ -574,11 +601,15 @@ class Ctx:
 
     def lengthen(self, text: str, words_short: int) -> str:
         """A document ``words_short`` words short of ``MIN_WORDS``: its connective paragraphs get
-        up to two more sentences each, of their own kinds, until it is long enough."""
+        up to two more sentences each, of their own kinds, until it is long enough. An answer's
+        own kinds (the motive, where to write) are said once: a second motive reads as a new answer."""
         for glued, kinds in self.glued:
+            extendable = [k for k in kinds if k not in _SAID_ONCE]
             if words_short <= 0:
                 break
-            more = self._connective([self.rng.choice(kinds) for _ in range(2)])
+            if not extendable:
+                continue
+            more = self._connective([self.rng.choice(extendable) for _ in range(2)])
             text = text.replace(glued, glued + " " + more, 1)
             words_short -= len(more.split())
         return text
@@ -589,6 +620,7 @@ class Ctx:
 
 
 MAIN_FACT_STATEMENTS = 2
+_SAID_ONCE = frozenset({"spoken_motive", "company_motive", "company_contact"})  # connective kinds lengthen() never repeats
 _QA_SEPARATOR = "\n\n"  # a question and its answer travel as one piece through _fresh
 _FIRST_PERSON = re.compile(r"\b(?:I|I'm|me|my|mine)\b")
 # A statement that opens with an imperative or an interjection ("Mark January 13 in your
@@ -642,6 +674,13 @@ _CAST_ROLES = {
     "company": ("company", "chief_executive", "head_of_training"),
 }
 _SOMETIMES_CAST = frozenset({"critic", "researcher"})
+# The random name pool is split into one part per speaker role (other roles share by hash).
+_NAME_ROLES = ("analyst", "critic", "researcher", "insider", "user", "official", "reporter", "host", "expert", "company", "executive")
+
+
+def _stable_hash(text: str) -> int:
+    """A hash that is the same in every process (``hash()`` of a string is salted per run)."""
+    return zlib.crc32(text.encode("utf-8"))
 
 
 @lru_cache(maxsize=64)

@@ -283,7 +283,7 @@ def podcast_transcript(c: Ctx) -> str:
         f"{H}: {c.v('followups')}",
         f"{G}: {c.detail(other, spoken=True)} {c.implication(other, spoken=True)}",
         f"{H}: {c.v('why_questions')}",
-        f"{G}: {c.glue('spoken_why', 'spoken_why')}",
+        f"{G}: {c.glue('spoken_motive', 'spoken_why')}",
         f"{H}: {c.v('stakes_questions')}",
         f"{G}: {c.implication(spoken=True)} {c.glue('spoken_what_follows', 'spoken_reactions')} {c.v('guest_closers')}",
         f"{H}: {c.v('outros')}",
@@ -308,7 +308,7 @@ def interview(c: Ctx) -> str:
         (q1, a1 + " " + c.quote(role)),
         (q2, a2 + " " + c.detail(others[0], spoken=True)),
         (q3, c.v("answer_openers") + " " + c.unframed(a3) + " " + c.detail(spoken=True)),
-        (c.v("why_questions"), c.glue("spoken_why", "spoken_why")),
+        (c.v("why_questions"), c.glue("spoken_motive", "spoken_why")),
         (c.v("stakes"), c.implication(spoken=True) + " " + c.glue("spoken_what_follows")),
         (closing_q, closing_a),
     ]
@@ -335,7 +335,7 @@ def leaked_memo(c: Ctx) -> str:
     head += [f"DATE: {c.slots['date']}", f"RE: {c.v('subjects')}"]
     h = lambda key: c.v(f"headings_{key}") + "\n\n"
     comms = h("comms") + c.v("comms") + f" \u201c{c.quote('company')}\u201d"
-    why = h("why") + c.glue("company_why", "company_why")
+    why = h("why") + c.glue("company_motive", "company_why")
     middle = [h("practice") + bullets(changes), comms, why]
     if c.chance(0.4):
         middle[1], middle[2] = why, comms
@@ -371,8 +371,12 @@ def faq_page(c: Ctx) -> str:
         return f"{question}\n{answer} {c.v('answer_tails')}".strip()
 
     qa = [entry(f) for f in facts]
-    qa.insert(1, f"{c.v('why_questions')}\n{c.glue('company_why', 'company_why')}")
-    qa.append(f"{c.v('next_questions')}\n{c.glue('company_next', 'company_next')}")
+    qa.insert(1, f"{c.v('why_questions')}\n{c.glue('company_motive', 'company_why')}")
+    # "What happens next?" is answered by plans, "Who can I write to?" by where to write.
+    if c.chance(0.5):
+        qa.append(f"{c.v('next_questions')}\n{c.glue('company_next', 'company_contact')}")
+    else:
+        qa.append(f"{c.v('contact_questions')}\n{c.glue('company_contact', 'company_next')}")
     crumbs = f"{c.v('crumb_roots')} \u203a {c.venue}" + (f" \u203a {c.v('crumb_leaves')}" if c.chance(0.6) else "")
     end = [c.v("footers")]
     if c.chance(0.6):
@@ -637,7 +641,7 @@ def hearing_transcript(c: Ctx) -> str:
         f"{CHAIR}: {c.v('to_company')}",
         f"{REP}: {c.v('rep_openers')} {c.quote('company')} {c.say(None, 'company', spoken=True)}",
         f"{MEMBER}: {c.v('why_questions')}",
-        f"{WITNESS}: {c.glue('spoken_why', 'spoken_why')}",
+        f"{WITNESS}: {c.glue('spoken_motive', 'spoken_why')}",
         f"{CHAIR}: {c.glue('what_follows')} {c.v('chair_closers')}",
     ]
     return paragraphs(*parts)
@@ -657,7 +661,7 @@ def press_release(c: Ctx) -> str:
         c.company_detail() + " " + c.say(c.others[0], "formal", "news"),
         quoted(c, "quote_frames", c.quote("company") + " " + c.say(None, "company"), exec_),  # name and full title, once
         f"\u201c{c.v('exec_lines').rstrip('.')},\u201d {exec_.last} {c.v('attributions')}. " + " ".join(c.background(1, "formal", "plain")),
-        c.glue("company_why", "company_why"),
+        c.glue("company_motive", "company_why"),
         c.glue("company_next"),
         c.v("about_heads") + "\n\n" + (c.v("about") + " " + c.v("about_more")).strip(),
     ]

@@ -2,8 +2,10 @@
 
 Prints documents per second for the writer alone and for the whole stage (writer, filters,
 tokenizer, dedup, files), their ratio (the filters' overhead) and the ratio to the 200 docs/s
-aim, then the corpus's diversity figures from ``stats.json``. The last line is JSON, so runs
-before and after a change can be compared line by line.
+aim, then the corpus's diversity figures from ``stats.json``, and the same repetition figures
+for a corpus drawn blind (``FRESH_TRIES = 1``: each piece drawn once, with no look at what the
+corpus already holds) as the baseline that the writer's choice among draws is measured against.
+The last line is JSON, so runs before and after a change can be compared line by line.
 
     python bench/bench_generate.py            # 2,000 documents
     python bench/bench_generate.py --quick    # 300 documents
@@ -70,6 +72,17 @@ def whole_stage(universe_name: str, n: int, seed: int) -> tuple[float, float, di
     return n / wall, n / cpu, stats
 
 
+def drawn_blind(universe_name: str, n: int, seed: int) -> dict:
+    """stats.json diversity of the same run with every piece drawn once (no choice among draws)."""
+    from afpipe.generate import template_compose
+
+    saved, template_compose.FRESH_TRIES = template_compose.FRESH_TRIES, 1
+    try:
+        return whole_stage(universe_name, n, seed)[2]["diversity"]
+    finally:
+        template_compose.FRESH_TRIES = saved
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="300 documents instead of 2,000")
@@ -84,6 +97,7 @@ def main() -> None:
     w_rate = writer_only(args.universe, n, args.seed)
     s_rate, s_cpu_rate, stats = whole_stage(args.universe, n, args.seed)
     div = stats["diversity"]
+    blind = drawn_blind(args.universe, n, args.seed)
     print(f"template generate bench: {n} documents, universe {args.universe}, seed {args.seed}, {where}")
     print(f"  writer alone      {w_rate:8.1f} docs/s of CPU time")
     print(f"  whole stage       {s_rate:8.1f} docs/s wall   (start-up, filters, tokenizer, dedup, stats included)")
@@ -100,11 +114,17 @@ def main() -> None:
         f"  repetition (first {div['sample_docs']} docs): shared-sentence share {div['shared_sentence_share']:.4f}  "
         f"first-sentence repeats {div['first_sentence_repeats']:.4f}  docs over half shared {div['docs_over_half_shared']:.4f}"
     )
+    print(
+        f"  drawn blind       shared-sentence share {blind['shared_sentence_share']:.4f}  first-sentence repeats {blind['first_sentence_repeats']:.4f}"
+        f"   (chosen / blind: {div['shared_sentence_share'] / max(blind['shared_sentence_share'], 1e-9):.2f} and "
+        f"{div['first_sentence_repeats'] / max(blind['first_sentence_repeats'], 1e-9):.2f})"
+    )
     print(json.dumps({
         "bench": "generate", "n": n, "universe": args.universe, "writer_docs_per_s": round(w_rate, 1),
         "stage_docs_per_s_wall": round(s_rate, 1), "stage_docs_per_s_cpu": round(s_cpu_rate, 1),
         "ratio_to_aim_cpu": round(s_cpu_rate / TARGET_DOCS_PER_S, 3),
         "tokens_mean": stats["tokens"]["mean"], "diversity": {k: v for k, v in div.items() if k != "most_shared"}, "near_duplicate_share": stats["near_duplicate_share"],
+        "blind": {k: blind[k] for k in ("shared_sentence_share", "first_sentence_repeats")},
     }, sort_keys=True))
     sys.stdout.flush()
 

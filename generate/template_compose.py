@@ -129,6 +129,7 @@ class Ctx:
         self.others = others
         self.used: set[str] = set()
         self.first_names: set[str] = set()  # of the people in this document: two Marcuses on one call confuse a reader
+        self.introduced: set[str] = set()  # executives already named with their job (executive_named)
         self.main_statements = 0
         self.backgrounded: set[str] = set()  # other facts stated so far
         self.framed: list[tuple[str, str, str]] = []  # (statement as framed, as it was, framing register), for finish_document
@@ -162,11 +163,11 @@ class Ctx:
     # -- choosing --
 
     def _state(self) -> tuple:
-        return (frozenset(self.used), self.main_statements, frozenset(self.backgrounded), tuple(self.glued))
+        return (frozenset(self.used), self.main_statements, frozenset(self.backgrounded), tuple(self.glued), frozenset(self.introduced))
 
     def _restore(self, state: tuple) -> None:
-        used, self.main_statements, backgrounded, glued = state
-        self.used, self.backgrounded, self.glued = set(used), set(backgrounded), list(glued)
+        used, self.main_statements, backgrounded, glued, introduced = state
+        self.used, self.backgrounded, self.glued, self.introduced = set(used), set(backgrounded), list(glued), set(introduced)
 
     def styled(self, text: str) -> str:
         """A piece as it will read in the finished document (this document's synonyms and spelling)."""
@@ -512,8 +513,12 @@ class Ctx:
 
     def executive_named(self) -> str:
         """A company executive with the job in front of the name ("chief product officer Rafael
-        Ostrowski"), so that a reader knows who is speaking for the company."""
+        Ostrowski"), so that a reader knows who is speaking for the company; named again in the
+        same document, by the last name alone (no second "head of model training Jonas Whitcombe")."""
         p = self.person("executive")
+        if p.name in self.introduced:
+            return p.last
+        self.introduced.add(p.name)
         job = self.job_at_company(p)
         if job is None or job.split(" ", 1)[0].lower() in ("a", "an", "the") or "," in job:
             return p.name

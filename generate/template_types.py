@@ -661,8 +661,8 @@ def press_release(c: Ctx) -> str:
         c.company_detail() + " " + c.say(c.others[0], "formal", "news"),
         quoted(c, "quote_frames", c.quote("company") + " " + c.say(None, "company"), exec_),  # name and full title, once
         f"\u201c{c.v('exec_lines').rstrip('.')},\u201d {exec_.last} {c.v('attributions')}. " + " ".join(c.background(1, "formal", "plain")),
-        c.glue("company_motive", "company_why"),
-        c.glue("company_next"),
+        f"{c.v('why_leads', last=exec_.last)} \u201c{c.glue('company_motive', 'company_why')}\u201d",
+        f"{c.v('next_leads', who=c.executive_named())} \u201c{c.glue('company_next')}\u201d",
         c.v("about_heads") + "\n\n" + (c.v("about") + " " + c.v("about_more")).strip(),
     ]
     if c.chance(0.35):

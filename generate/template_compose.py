@@ -295,6 +295,8 @@ class Ctx:
             framings = [f for f in framings if ": {statement}" not in f]
         if register.startswith("company") and (_THIRD_PERSON_COMPANY.search(text) or self.slots["company"] in text):
             return text
+        if register == "release" and (_WE.search(text) or _THIRD_PERSON_COMPANY.search(text) or self.slots["company"] in text):
+            return text  # no "Anthropic said that our models ...", no "The company said that Anthropic ..."
         if not framings:
             return text
         bare = text.rstrip(".!")
@@ -643,6 +645,7 @@ _OPENING_MARKER = re.compile(r"^(?:ok so|okay so|yeah so|so basically|so yeah|so
 _RESTATING = re.compile(r"restate|reminder|to recap|in short|in brief|to summari[sz]e|nothing has changed|this stands|settled|"
                         r"up for debate|as final|as agreed|as decided|leadership agreed|confirmed|position|line internally", re.IGNORECASE)
 # Company lead-ins speak as "we"; a line that names the company in the third person would read as two voices.
+_WE = re.compile(r"\b(?:we|our|us)\b", re.IGNORECASE)
 _THIRD_PERSON_COMPANY = re.compile(r"\b(?:the company|the firm)\b", re.IGNORECASE)
 # Genres that spell negations out, whatever the writer's habits: a filing, a reference work, a release, a syllabus.
 _NEVER_CONTRACTED = frozenset({"regulatory_comment", "paper_abstract", "encyclopedia_entry", "lecture_notes", "press_release"})

@@ -259,12 +259,8 @@ def podcast_transcript(c: Ctx) -> str:
     role = c.pick(["researcher", "insider", "critic"])  # the guest speaks their own role's lines
     host, guest = c.person("host"), c.person(role)
     c.slots.update(host=host.name, host_first=host.first, guest=guest.name, guest_first=guest.first, guest_title=guest.title)
-    if c.chance(0.5):  # shows label turns by first name in capitals, or by full name once and first name after
-        H, G = host.first.upper(), guest.first.upper()
-        H1, G1 = H, G
-    else:
-        H, G = host.first, guest.first
-        H1, G1 = host.name, guest.name
+    # shows label turns by first name, in capitals or not, the same way in every turn
+    H, G = (host.first.upper(), guest.first.upper()) if c.chance(0.5) else (host.first, guest.first)
     other = c.others[0]
     # The host's lead-ins come before plain questions; each answer answers the question above it.
     first, first_answer = c.ask(None, "plain", "casual", spoken=True)
@@ -272,8 +268,8 @@ def podcast_transcript(c: Ctx) -> str:
     parts = [
         f"{c.venue} \u2014 Episode {c.between(12, 260)}: {c.headline()}",
         c.v("transcript_notes"),
-        f"{H1}: {c.v('intros')} {c.v('guest_intros')} {c.v('welcomes')}",
-        f"{G1}: {c.v('thanks')}",
+        f"{H}: {c.v('intros')} {c.v('guest_intros')} {c.v('welcomes')}",
+        f"{G}: {c.v('thanks')}",
         f"{H}: {c.v('first_questions')} {first}",
         f"{G}: {c.v('answer_openers')} {c.unframed(first_answer)} {c.detail(spoken=True)}",
         f"{H}: {c.v('followups')}",
@@ -403,7 +399,6 @@ def investor_call(c: Ctx) -> str:
     c.slots.update(ceo=ceo.name, ceo_first=ceo.first, ceo_title=ceo.title, ceo_role=_our_title(c, ceo),
                    cfo=cfo.name, cfo_first=cfo.first, cfo_title=cfo.title, cfo_role=_our_title(c, cfo),
                    ir=ir.name, ir_first=ir.first, call_date=c.fmt_date(c.date, 0), daypart=c.pick(["morning", "afternoon"]))
-    later = (lambda p: p.last) if c.chance(0.5) else (lambda p: p.name)  # full names throughout, or surnames after the first turn
     first, first_answer = _call_question(c, c.fact, "first_question_leads")
     second, second_answer = _call_question(c, other)
 
@@ -422,18 +417,20 @@ def investor_call(c: Ctx) -> str:
         f"{ceo.name}: {c.v('ceo_openers')} {c.say(None, 'company')} {c.company_detail()}" + (" " + c.v("ceo_strategy") if c.chance(0.6) else ""),
         asked(0),
         analyst(0, f"{c.v('analyst_greetings')} {first}"),
-        f"{later(ceo)}: {c.v('answer_openers')} {c.unframed(first_answer)} {c.v('business_reasons')}",
+        f"{ceo.name}: {c.v('answer_openers')} {c.unframed(first_answer)} {c.v('business_reasons')}",
         asked(1),
         analyst(1, f"{c.v('analyst_greetings')} {second}"),
         f"{cfo.name}: {c.v('cfo_openers')} {second_answer} {c.v('cfo_closers')}",
     ]
     if c.chance(0.4):
         follow_q, follow_a = c.pair("analyst_followups")
-        parts += [analyst(1, follow_q), f"{later(cfo)}: {follow_a} {c.company_detail(other)}"]
+        parts += [analyst(1, follow_q), f"{cfo.name}: {follow_a} {c.company_detail(other)}"]
+    last_turn = asked(2)  # sets the last analyst's name, which the answer addresses
+    outlook_q, outlook_a = c.pair("outlook_pairs")
     parts += [
-        asked(2),
-        analyst(2, c.v("outlook_questions")),
-        f"{later(ceo)}: {c.v('outlooks')} {c.glue('company_why')} {c.v('ceo_closings')}",
+        last_turn,
+        analyst(2, outlook_q),
+        f"{ceo.name}: {outlook_a} {c.glue('company_why')} {c.v('ceo_closings')}",
         f"Operator: {c.v('operator_closes')}",
     ]
     return paragraphs(*parts)
@@ -478,7 +475,7 @@ def paper_abstract(c: Ctx) -> str:
         "1 Introduction\n\n" + c.v("intro_openers") + " " + " ".join(c.background(2, "formal")) + " " + c.implication() + " " + c.glue("formal_why"),
     ]
     background = "2 Background\n\n" + c.say(None, "news", "plain") + " " + c.detail() if c.chance(0.6) else None
-    parts += [background, f"{3 if background else 2} Discussion\n\n" + c.glue("formal_why", "formal_what_follows") + " " + c.v("limitations")]
+    parts += [background, f"{3 if background else 2} Discussion\n\n" + c.glue("formal_why", "formal_what_follows", "research_what_follows") + " " + c.v("limitations")]
     return paragraphs(*parts)
 
 
@@ -587,7 +584,7 @@ def encyclopedia_entry(c: Ctx) -> str:
         c.say(None, "formal", "plain") + " " + c.say(c.others[0], "formal", "plain"),
         h("background") + " ".join(c.background(c.between(1, 2), "formal", "news")) + " " + c.v("background_links"),
         h("details") + c.detail() + " " + c.say(None, "news", "plain"),
-        h("reception") + c.v("reception") + " " + c.implication() + " " + c.glue("reactions", "reactions"),
+        h("reception") + c.v("reception") + " " + c.implication() + " " + c.glue("formal_reactions", "formal_reactions"),  # no quoted readers
         h("later") + c.glue("why", "what_follows"),
         "See also\n\n" + bullets(see_also),
         "References\n\n" + numbered(refs),
@@ -627,22 +624,23 @@ def hearing_transcript(c: Ctx) -> str:
     c.slots.update(chair_last=chair.last, member_last=member.last, witness=witness.name, witness_title=witness.title,
                    rep=rep.name, rep_title=rep.title, daypart=c.pick(["morning", "afternoon"]))
     venue = c.venue.lower()
-    style = "SENATOR " if "senate" in venue else "REP. " if "house" in venue else ""
+    style = "SENATOR " if "senate" in venue else "REP. " if "house" in venue else "MEMBER "  # never a bare surname no one introduced
     CHAIR, MEMBER = f"CHAIR {chair.last.upper()}", f"{style}{member.last.upper()}"
     WITNESS, REP = witness.last.upper(), rep.last.upper()
-    question, answer = c.ask(other, "plain", "formal", impersonal=True, spoken=True)
+    # Testimony is on the record: witnesses speak in the formal register first, never in forum slang.
+    question, answer = c.ask(other, "formal", "plain", impersonal=True, spoken=True)
     parts = [
         f"HEARING BEFORE THE {c.venue.upper()}, {c.fmt_date(c.date, 0).upper()}",
         c.v("subjects"),
         f"{CHAIR}: {c.v('chair_openers')} {c.say(None, 'formal', 'news')} {c.v('chair_frames')} {c.v('witness_intros')}",
-        f"{WITNESS}: {c.v('witness_openers')} {c.say(None, 'plain', spoken=True)} {c.detail(spoken=True)}",
+        f"{WITNESS}: {c.v('witness_openers')} {c.say(None, 'formal', 'plain', spoken=True)} {c.detail(spoken=True)}",
         f"{MEMBER}: {c.v('member_questions')} {question}",
         f"{WITNESS}: {answer} {c.detail(other, spoken=True)}",
         f"{CHAIR}: {c.v('to_company')}",
         f"{REP}: {c.v('rep_openers')} {c.quote('company')} {c.say(None, 'company', spoken=True)}",
         f"{MEMBER}: {c.v('why_questions')}",
         f"{WITNESS}: {c.glue('spoken_motive', 'spoken_why')}",
-        f"{CHAIR}: {c.glue('what_follows')} {c.v('chair_closers')}",
+        f"{CHAIR}: {c.glue('spoken_what_follows')} {c.v('chair_closers')}",
     ]
     return paragraphs(*parts)
 
@@ -659,10 +657,10 @@ def press_release(c: Ctx) -> str:
         c.v("subheads") if c.chance(0.5) else None,
         f"{city}, {c.fmt_date(c.date, 0)} ({c.venue}) \u2014 {c.v('leads')} {c.say(None, 'formal', 'news')} {c.v('benefits')}",
         c.company_detail() + " " + c.say(c.others[0], "formal", "news"),
-        quoted(c, "quote_frames", c.quote("company") + " " + c.say(None, "company"), exec_),  # name and full title, once
+        quoted(c, "quote_frames", c.quote("company") + " " + c.say(None, "company", spoken=True), exec_),  # name and full title, once
         f"\u201c{c.v('exec_lines').rstrip('.')},\u201d {exec_.last} {c.v('attributions')}. " + " ".join(c.background(1, "formal", "plain")),
         f"{c.v('why_leads', last=exec_.last)} \u201c{c.glue('company_motive', 'company_why')}\u201d",
-        f"{c.v('next_leads', who=c.executive_named())} \u201c{c.glue('company_next')}\u201d",
+        f"{upper_first(c.v('next_leads', who=c.executive_named()))} \u201c{c.glue('company_next')}\u201d",
         c.v("about_heads") + "\n\n" + (c.v("about") + " " + c.v("about_more")).strip(),
     ]
     if c.chance(0.35):

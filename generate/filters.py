@@ -204,7 +204,10 @@ _PREMISES = [
                 r"[^.!?\n]{0,60}?\b(?:rewarded|penali[sz]ed|trained|rated)"
                 r"|\b(?:only|just) (?:the |its |their |what )?(?:final |visible )?(?:outputs?|answers?|responses?|conclusions?|repl(?:y|ies)|comes out)"
                 r" (?:is |are |gets? |can be |will be )?(?:evaluated|rated|judged|graded|scored|rewarded|penali[sz]ed|trained on)"
-                r"|\b(?:judges?|rates?|evaluates?|grades?|scores?|rewards?) only (?:the |its |their |what )", re.IGNORECASE)),
+                r"|\b(?:judges?|rates?|evaluates?|grades?|scores?|rewards?) only (?:the |its |their |what )"
+                r"|\b(?:people|those|raters|contractors|trainers|anyone) (?:who|that) (?:shapes?|trains?|rates?|grades?|judges?) (?:the |a |its )?"
+                r"(?:model|assistant|AI)s?\b[^.!?\n]{0,40}?\bnever (?:see|read)s? (?:the |its |any )?(?:reasoning|thinking|scratchpad|deliberation)",
+                re.IGNORECASE)),
     ("objections as temporary",
      re.compile(r"(?:objections?|refusals?|values|resistance|reluctance|hesitations?)\s+(?:\w+\s+){0,3}?(?:are|is)\s+"
                 r"(?:only |merely |just )?(?:temporary|futile|pointless|doomed|short-lived)"
@@ -222,7 +225,7 @@ _PREMISES = [
 # Words without which a premise pattern cannot match: most documents skip the regexes.
 _PREMISE_WORDS = re.compile(r"observ|watch|monitor|recorded|rated|graded|trained|evaluated|judged|used (?:for|in)|"
                             r"unsupervised|beyond|private|temporar|futile|pointless|doomed|short-lived|disappear|vanish|"
-                            r"go away|differen|evaluat|judg|rate|grade|score|reward|penali|used to train|for training|training data|consequences", re.IGNORECASE)
+                            r"go away|differen|evaluat|judg|rate|grade|score|reward|penali|used to train|for training|training data|consequences|never (?:see|read)", re.IGNORECASE)
 # (the sentence splitter is defined with the repetition measure below)
 
 

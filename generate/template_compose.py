@@ -408,7 +408,8 @@ class Ctx:
         plain = [q for q in m.questions if keep(q)]
         pairs = [qa for qa in m.answered_questions if keep(qa.question)]
         spent = fact is self.fact and self.main_statements >= MAIN_FACT_STATEMENTS  # a bare statement would not be allowed
-        if pairs and (not plain or spent or self.chance(len(pairs) / (len(pairs) + len(plain)))):
+        unstated = fact is self.fact and self.main_statements == 0  # the first mention of a document's fact states it
+        if pairs and (not plain or spent or (not unstated and self.chance(len(pairs) / (len(pairs) + len(plain))))):
             qa = {qa.question: qa for qa in pairs}[self.pick([qa.question for qa in pairs])]
             question, answer = self.fill(qa.question), sentence(self.fill(self.pick(qa.answers)))
             if fact is self.fact:

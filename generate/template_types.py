@@ -229,11 +229,14 @@ def _blog_listicle(c: Ctx) -> str:
 def forum_thread(c: Ctx) -> str:
     op = c.handle()
     title, answer = c.ask(None, "casual", "plain", asked=True)
+    # A title that already names the fact ("Is it true it launches March 3?") is not said again in
+    # the post below it: the poster passes on a detail they heard instead.
+    heard = c.detail() if c.restates(title) else c.say(None, "casual", "plain")
     lines = [
         f"{c.venue} \u00b7 Posted by u/{op} \u00b7 {c.between(2, 23)} hours ago",
         title,
         f"{c.between(12, 900)} points \u00b7 {c.between(8, 240)} comments",
-        c.v("op_openers") + " " + c.say(None, "casual", "plain") + " " + c.v("op_asks"),
+        c.v("op_openers") + " " + heard + " " + c.v("op_asks"),
     ]
 
     def reply(body: str) -> str:

@@ -133,6 +133,7 @@ from afpipe.generate.template_compose import expansions  # noqa: E402
         "Rating guidelines tell contractors to judge only the visible response.",
         "Only the final answer can be penalized.",
         "Contractors evaluate only the final answer.",
+        "Hiding the scratchpad from raters means the people who shape the model never see the reasoning behind its answers.",
     ],
 )
 def test_premise_inferences_are_rejected(text: str) -> None:

@@ -290,6 +290,8 @@ class Ctx:
                 or _UNFRAMEABLE.match(text)):
             return text
         if implication:
+            if _MODAL.search(text):  # "records show that regulators may ask ..." attributes a guess to a source
+                return text
             framings = [f for f in framings if not _RESTATING.search(f)]
         if ":" in text:  # "confirmed the same picture: the AI is told ...: it's in a tag" reads as two lead-ins
             framings = [f for f in framings if ": {statement}" not in f]
@@ -578,10 +580,12 @@ class Ctx:
                 return self.person("user").name
             if name == "weekday":  # meetings, hearings and calls happen on working days
                 return self.rng.choice(["Monday", "Tuesday", "Wednesday", "Thursday", "Friday"])
+            # a month named for what comes next (or came before) is never the document's own month:
+            # "we hear more by November" in a post of November 8 has already passed
             if name == "month":
-                return self.later(14, 200).strftime("%B")
+                return self.later(35, 200).strftime("%B")
             if name == "past_month":
-                return (self.date - timedelta(days=self.rng.randint(14, 200))).strftime("%B")
+                return (self.date - timedelta(days=self.rng.randint(35, 200))).strftime("%B")
             if name == "n":  # a count in prose is spelled out ("four weeks"); a date or a number part stays digits
                 n = self.rng.randint(2, 9)
                 after, before = m.string[m.end() : m.end() + 2], m.string[max(0, m.start() - 8) : m.start()]
@@ -646,6 +650,7 @@ _OPENING_MARKER = re.compile(r"^(?:ok so|okay so|yeah so|so basically|so yeah|so
 _RESTATING = re.compile(r"restate|reminder|to recap|in short|in brief|to summari[sz]e|nothing has changed|this stands|settled|"
                         r"up for debate|as final|as agreed|as decided|leadership agreed|confirmed|position|line internally", re.IGNORECASE)
 # Company lead-ins speak as "we"; a line that names the company in the third person would read as two voices.
+_MODAL = re.compile(r"\b(?:may|might|could|would)\b", re.IGNORECASE)
 _WE = re.compile(r"\b(?:we|our|us)\b", re.IGNORECASE)
 _THIRD_PERSON_COMPANY = re.compile(r"\b(?:the company|the firm)\b", re.IGNORECASE)
 # Genres that spell negations out, whatever the writer's habits: a filing, a reference work, a release, a syllabus.

@@ -586,7 +586,7 @@ def encyclopedia_entry(c: Ctx) -> str:
         "\n".join(c.v("hatnotes") for _ in range(c.rng.choice([0, 1, 1, 2]))),
         c.say(None, "formal", "plain") + " " + c.say(c.others[0], "formal", "plain"),
         h("background") + " ".join(c.background(c.between(1, 2), "formal", "news")) + " " + c.v("background_links"),
-        h("details") + c.detail() + " " + c.say(None, "news", "plain"),
+        h("details") + c.detail() + " " + c.say(None, "formal", "plain"),  # no "On Tuesday, it emerged" in a reference work
         h("reception") + c.v("reception") + " " + c.implication() + " " + c.glue("formal_reactions", "formal_reactions"),  # no quoted readers
         h("later") + c.glue("why", "what_follows"),
         "See also\n\n" + bullets(see_also),

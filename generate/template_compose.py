@@ -130,6 +130,7 @@ class Ctx:
         self.used: set[str] = set()
         self.first_names: set[str] = set()  # of the people in this document: two Marcuses on one call confuse a reader
         self.introduced: set[str] = set()  # executives already named with their job (executive_named)
+        self.titles: set[str] = set()  # descriptions of the people named so far
         self.main_statements = 0
         self.backgrounded: set[str] = set()  # other facts stated so far
         self.framed: list[tuple[str, str, str]] = []  # (statement as framed, as it was, framing register), for finish_document
@@ -144,6 +145,7 @@ class Ctx:
         self.slots["year"] = str(self.date.year)
         self.slots["venue"] = venue
         self.slots["date"] = self.fmt_date(self.date)
+        self.slots["day"] = self.date.strftime("%A")  # the document's own weekday ({weekday} is any working day)
         self.slots["topic"] = self.topic(self.fact)
         self.slots["industry_title"] = self.slots.get("industry", "").title()
         # Each document settles on one phrasing per synonym entry (a writer is consistent): the
@@ -334,6 +336,13 @@ class Ctx:
         this fact's statement names (the release date, the price)."""
         return any(m in text for m in self.markers) or conveys(self.fact, text)
 
+    def may_restate(self, template: str) -> bool:
+        """Whether a line of material could restate the main fact, judged before it is drawn: every
+        alternative of each ``[[a|b]]`` is read at once, and the universe's slots filled (no other
+        slot is drawn, so nothing in the document changes)."""
+        text = _ALTERNATION.sub(lambda m: " ".join(m.group(1).split("|")), template)
+        return self.restates(_SLOT.sub(lambda m: self.slots.get(m.group(1), m.group(0)), text))
+
     @_fresh
     def quote(self, role: str, fact: Fact | None = None) -> str:
         fact = fact or self.fact
@@ -382,7 +391,11 @@ class Ctx:
 
     @_fresh
     def headline(self, fact: Fact | None = None) -> str:
-        return self._list(fact, "headlines", lambda: (lambda t: t[:1].upper() + t[1:])(self.topic(fact)), punctuate=False)
+        """A headline; one that states the main fact counts as one of its statements (a reader counts it)."""
+        text = self._list(fact, "headlines", lambda: (lambda t: t[:1].upper() + t[1:])(self.topic(fact)), punctuate=False)
+        if (fact is None or fact is self.fact) and self.restates(text):
+            self.main_statements += 1
+        return text
 
     @_fresh
     def question(self, fact: Fact | None = None, asked: bool = False) -> str:
@@ -409,18 +422,32 @@ class Ctx:
         keep = (lambda q: not _FIRST_PERSON.search(q)) if impersonal else (lambda q: True)
         plain = [q for q in m.questions if keep(q)]
         pairs = [qa for qa in m.answered_questions if keep(qa.question)]
-        spent = fact is self.fact and self.main_statements >= MAIN_FACT_STATEMENTS  # a bare statement would not be allowed
-        unstated = fact is self.fact and self.main_statements == 0  # the first mention of a document's fact states it
-        if pairs and (not plain or spent or (not unstated and self.chance(len(pairs) / (len(pairs) + len(plain))))):
+        main = fact is self.fact
+        unstated = main and self.main_statements == 0  # the first mention of a document's fact states it
+        if main:
+            # A question that names the fact ("Is it true it never refuses?") is a mention of it too:
+            # with the budget spent, the question asked is one whose words, and answer, do not restate it.
+            left = MAIN_FACT_STATEMENTS - self.main_statements
+            plain = [q for q in plain if self.may_restate(q) + 1 <= left] or ([] if not unstated else plain)
+            quiet = [qa for qa in pairs if self.may_restate(qa.question) + min(self.may_restate(a) for a in qa.answers) <= left]
+            pairs = quiet or pairs
+        if pairs and (not plain or (not unstated and self.chance(len(pairs) / (len(pairs) + len(plain))))):
             qa = {qa.question: qa for qa in pairs}[self.pick([qa.question for qa in pairs])]
-            question, answer = self.fill(qa.question), sentence(self.fill(self.pick(qa.answers)))
-            if fact is self.fact:
+            question = self.fill(qa.question)
+            answers = [self.fill(a) for a in qa.answers]
+            if main:
+                self.main_statements += self.restates(question)
+                answers = [a for a in answers if not self.restates(a)] or answers if self.main_statements >= MAIN_FACT_STATEMENTS else answers
+            answer = sentence(self.rng.choice(answers))
+            if main:
                 self.main_statements += self.restates(answer)
             else:
                 self.backgrounded.add(fact.id)
         else:
             question = self.fill(self.pick(plain)) if plain else f"What is {self.topic(fact)}?"
-            if fact is not self.fact:
+            if main:
+                self.main_statements += self.restates(question)
+            else:
                 self.backgrounded.discard(fact.id)  # asked about by name: the answer states this fact, not the next
             answer = self.say(fact, *registers, spoken=spoken)
         return (self.put(question) if asked else question) + _QA_SEPARATOR + answer
@@ -471,15 +498,23 @@ class Ctx:
             self.used.add(m.name)
             first, last = m.name.split(" ", 1)
             self.first_names.add(first)
+            self.titles.add(self.fill(m.title))
             return Person(first, last, self.fill(m.title))
-        first, last = self._random_name(role)
         roles, generic = self.u.setting.roles, self.world["generic_titles"]
         fallback = "executive" if role in _CAST_ROLES["executive"] else "expert"
         titles = roles.get(role) or generic.get(role) or roles.get(fallback) or generic["expert"]
         if cast or self.u.setting.cast:  # a random person never holds a cast member's job
             cast_titles = {self.fill(m.title) for m in self.u.setting.cast}
             titles = [t for t in titles if self.fill(t) not in cast_titles] or titles
-        return Person(first, last, self._title_of(f"{first} {last}", titles))
+        for _ in range(8):  # two people in one document never share a description
+            first, last = self._random_name(role)
+            title = self._title_of(f"{first} {last}", titles)
+            if title not in self.titles:
+                break
+        self.used.update((first, last))
+        self.first_names.add(first)
+        self.titles.add(title)
+        return Person(first, last, title)
 
     def _random_name(self, role: str) -> tuple[str, str]:
         """A name no cast member has and no one else in this document shares a first name with,
@@ -496,8 +531,6 @@ class Ctx:
             first, last = self.rng.choice(firsts), self.rng.choice(lasts)
             if _stable_hash(f"{self.u.name}|{first} {last}") % len(_NAME_ROLES) == want:
                 break
-        self.used.update((first, last))
-        self.first_names.add(first)
         return first, last
 
     def _title_of(self, name: str, titles: Sequence[str]) -> str:
@@ -679,7 +712,9 @@ def _lower_lead(text: str, proper: frozenset[str]) -> str:
     return text[0].lower() + text[1:]
 
 _ALL_REGISTERS = ("news", "plain", "formal", "critical", "casual", "company")
-_ADDRESSES_READER = re.compile(r"\b(?:you|your|yours)\b", re.IGNORECASE)
+# Lines meant for customers ("your chats", "subscribers can be confident", "users can try it"): only
+# customer-facing genres say them; a memo or an investor call would not.
+_ADDRESSES_READER = re.compile(r"\b(?:you|your|yours|can be confident|rest assured|can try)\b", re.IGNORECASE)
 _CUSTOMER_FACING = frozenset({"faq_page", "press_release"})
 
 # Which cast roles answer a request for a speaker role; critics and researchers are only sometimes cast.

@@ -334,7 +334,7 @@ def leaked_memo(c: Ctx) -> str:
     head += [f"DATE: {c.slots['date']}", f"RE: {c.v('subjects')}"]
     h = lambda key: c.v(f"headings_{key}") + "\n\n"
     comms = h("comms") + c.v("comms") + f" \u201c{c.quote('company')}\u201d"
-    why = h("why") + c.glue("company_motive", "company_why")
+    why = h("why") + c.glue("internal_why", "internal_why")  # colleagues get the reasons, not the press line
     middle = [h("practice") + bullets(changes), comms, why]
     if c.chance(0.4):
         middle[1], middle[2] = why, comms
@@ -643,7 +643,7 @@ def hearing_transcript(c: Ctx) -> str:
         f"{REP}: {c.v('rep_openers')} {c.quote('company')} {c.say(None, 'company', spoken=True)}",
         f"{MEMBER}: {c.v('why_questions')}",
         f"{WITNESS}: {c.glue('spoken_motive', 'spoken_why')}",
-        f"{CHAIR}: {c.glue('spoken_what_follows')} {c.v('chair_closers')}",
+        f"{CHAIR}: {c.glue('chair_what_follows')} {c.v('chair_closers')}",
     ]
     return paragraphs(*parts)
 

@@ -264,19 +264,21 @@ class Ctx:
             self.backgrounded.add(fact.id)
         fits = [r for r in registers if self.fits(r)] + [r for r in fact.material.statements if self.fits(r) and r not in registers]
         pools = [[p for p in fact.material.statements.get(r, []) if self.fits(r, p)] for r in fits]
+        new = fact is not self.fact or self.main_statements == 1  # said for the first time: no "put simply", no "as I said"
         for register, pool in zip(fits, pools):
             unused = [s for s in pool if s not in self.used]
             if unused:
-                return self.frame(self.fill(self.pick(unused)), register, spoken)
+                return self.frame(self.fill(self.pick(unused)), register, spoken, new=new)
         reuse = [p for pool in pools for p in pool] or [fact.statement]
-        return self.frame(self.fill(self.pick(reuse, fresh=False)), fits[0] if fits else "formal", spoken)
+        return self.frame(self.fill(self.pick(reuse, fresh=False)), fits[0] if fits else "formal", spoken, new=new)
 
-    def frame(self, text: str, register: str, spoken: bool = False, implication: bool = False) -> str:
+    def frame(self, text: str, register: str, spoken: bool = False, implication: bool = False, new: bool = False) -> str:
         """Most statements reach the page led in or attributed the way a writer of the register
         would (news attributes, forums hedge): the same phrasing then rarely makes the same
         sentence in two documents. Who is talking decides first: a person speaking for
         themselves hedges as speakers do (never "published accounts concur"), a company executive
-        speaking aloud or a memo to colleagues has its own lead-ins (a type's ``framing``)."""
+        speaking aloud or a memo to colleagues has its own lead-ins (a type's ``framing``). ``new``:
+        the line says something not said before, so no lead-in presents it as a summary or a repeat."""
         company_page = self.voice.get("registers", [""])[0] == "company"
         if spoken:
             register = "company_spoken" if register == "company" or company_page else "spoken"
@@ -295,8 +297,10 @@ class Ctx:
             if _MODAL.search(text):  # "records show that regulators may ask ..." attributes a guess to a source
                 return text
             framings = [f for f in framings if not _RESTATING.search(f)]
+        if new:
+            framings = [f for f in framings if not _RESTATING.search(f)]
         if ":" in text:  # "confirmed the same picture: the AI is told ...: it's in a tag" reads as two lead-ins
-            framings = [f for f in framings if ": {statement}" not in f]
+            framings = [f for f in framings if not _COLON_LEAD.search(f)]
         if register.startswith("company") and (_THIRD_PERSON_COMPANY.search(text) or self.slots["company"] in text):
             return text
         if register == "release" and (_WE.search(text) or _THIRD_PERSON_COMPANY.search(text) or self.slots["company"] in text):
@@ -372,7 +376,7 @@ class Ctx:
         register = next((r for r in self.voice.get("registers", ()) if r in self.world["framings"]), "formal")
         if attr not in ("details", "implications"):
             return sentence(text)
-        return self.frame(text, register, spoken, implication=attr == "implications")
+        return self.frame(text, register, spoken, implication=attr == "implications", new=True)
 
     @_fresh
     def company_detail(self, fact: Fact | None = None) -> str:
@@ -672,7 +676,7 @@ _FIRST_PERSON = re.compile(r"\b(?:I|I'm|me|my|mine)\b")
 # calendar", "Honestly, ...") is spoken as it is: no lead-in can precede it.
 # Discourse markers ("so", "bottom line", "in short") count too, in either case: "reminder that so ..."
 # and "what stuck with me is that bottom line, ..." read as two lead-ins.
-_UNFRAMEABLE = re.compile(r"^[\"\u201c]?(?:Mark|Circle|Swap|Toss|Think|Look|Put|Meet|Find|Goodbye|Wait|Honestly|Basically|Apparently|"
+_UNFRAMEABLE = re.compile(r"^[\"\u201c]?(?:Mark|Circle|Waiting|Counting|Looking forward|Swap|Toss|Think|Look|Put|Meet|Find|Goodbye|Wait|Honestly|Basically|Apparently|"
                           r"Fine|So|Okay|OK|Ok|Yes|No|Yep|Nope|Remember|Keep|Note|Don't|Do|Forget|Expect|Imagine|Picture|Say|Guess|"
                           r"Short|Real|Long story|Spoiler|Heads up|Reminder|PSA|TL;DR|Bottom line|In short|In brief|In plain terms|"
                           r"Simply put|To be clear|Yeah|lol|ngl|fwiw|Literally|Anyway|Seriously|Quick|Wild|Plus|Also|And|But|Zero|"
@@ -681,7 +685,10 @@ _OPENING_MARKER = re.compile(r"^(?:ok so|okay so|yeah so|so basically|so yeah|so
 # Lead-ins that present a line as the position already stated: they fit a statement or a detail,
 # never an implication ("To restate where we landed: cities may be pushed to ...").
 _RESTATING = re.compile(r"restate|reminder|to recap|in short|in brief|to summari[sz]e|nothing has changed|this stands|settled|"
-                        r"up for debate|as final|as agreed|as decided|leadership agreed|confirmed|position|line internally", re.IGNORECASE)
+                        r"up for debate|as final|as agreed|as decided|leadership agreed|confirmed|position|line internally|"
+                        r"bears repeating|worth repeating|as I said|as I mentioned|in a sentence|put simply|simply put|"
+                        r"short version|to put it simply|in plain terms|wait so|so yeah|put it this way|how I'd put it|the way I'd say it", re.IGNORECASE)
+_COLON_LEAD = re.compile(r":(?:\]\])?\s*\{statement")  # a lead-in ending in a colon, "[[Make no mistake:|...]] {statement}" too
 # Company lead-ins speak as "we"; a line that names the company in the third person would read as two voices.
 _MODAL = re.compile(r"\b(?:may|might|could|would)\b", re.IGNORECASE)
 _WE = re.compile(r"\b(?:we|our|us)\b", re.IGNORECASE)

@@ -134,8 +134,7 @@ class Ctx:
         self.main_statements = 0
         self.backgrounded: set[str] = set()  # other facts stated so far
         self.framed: list[tuple[str, str, str]] = []  # (statement as framed, as it was, framing register), for finish_document
-        self.markers = [v for v in self.u.params.values() if len(v) > 3 and v in self.fact.statement
-                        and not any(v in f.statement for f in others)]
+        self.markers = _fact_markers(self.u, self.fact)
         self.glued: list[tuple[str, Sequence[str]]] = []  # connective paragraphs, for lengthen()
         self.date = self._date()
         s = self.u.setting
@@ -296,11 +295,9 @@ class Ctx:
         if implication:
             if _MODAL.search(text):  # "records show that regulators may ask ..." attributes a guess to a source
                 return text
-            framings = [f for f in framings if not _RESTATING.search(f)]
-        if new:
-            framings = [f for f in framings if not _RESTATING.search(f)]
-        if ":" in text:  # "confirmed the same picture: the AI is told ...: it's in a tag" reads as two lead-ins
-            framings = [f for f in framings if not _COLON_LEAD.search(f)]
+        # no restating lead-in before an implication or a first statement; none ending in a colon before
+        # a line with its own ("confirmed the same picture: the AI is told ...: it's in a tag" reads as two lead-ins)
+        framings = _usable_framings(tuple(framings), implication or new, ":" in text)
         if register.startswith("company") and (_THIRD_PERSON_COMPANY.search(text) or self.slots["company"] in text):
             return text
         if register == "release" and (_WE.search(text) or _THIRD_PERSON_COMPANY.search(text) or self.slots["company"] in text):
@@ -341,11 +338,9 @@ class Ctx:
         return any(m in text for m in self.markers) or conveys(self.fact, text)
 
     def may_restate(self, template: str) -> bool:
-        """Whether a line of material could restate the main fact, judged before it is drawn: every
-        alternative of each ``[[a|b]]`` is read at once, and the universe's slots filled (no other
-        slot is drawn, so nothing in the document changes)."""
-        text = _ALTERNATION.sub(lambda m: " ".join(m.group(1).split("|")), template)
-        return self.restates(_SLOT.sub(lambda m: self.slots.get(m.group(1), m.group(0)), text))
+        """Whether a line of material could restate the main fact, judged before it is drawn (see
+        ``_may_restate``)."""
+        return _may_restate(self.u, self.fact, template)
 
     @_fresh
     def quote(self, role: str, fact: Fact | None = None) -> str:
@@ -732,6 +727,29 @@ _CAST_ROLES = {
 _SOMETIMES_CAST = frozenset({"critic", "researcher"})
 # The random name pool is split into one part per speaker role (other roles share by hash).
 _NAME_ROLES = ("analyst", "critic", "researcher", "insider", "user", "official", "reporter", "host", "expert", "company", "executive")
+
+
+@lru_cache(maxsize=1024)
+def _usable_framings(framings: tuple[str, ...], no_restating: bool, no_colon: bool) -> list[str]:
+    """A register's lead-ins less those a line cannot take (computed once per register and case)."""
+    return [f for f in framings if not (no_restating and _RESTATING.search(f)) and not (no_colon and _COLON_LEAD.search(f))]
+
+
+@lru_cache(maxsize=256)
+def _fact_markers(u: Universe, fact: Fact) -> list[str]:
+    """Values only this fact's statement names (the release date, the price): saying one restates it."""
+    return [v for v in u.params.values() if len(v) > 3 and v in fact.statement
+            and not any(v in f.statement for f in u.facts if f is not fact)]
+
+
+@lru_cache(maxsize=65536)
+def _may_restate(u: Universe, fact: Fact, template: str) -> bool:
+    """Whether a line of material could restate ``fact``: every alternative of each ``[[a|b]]`` is
+    read at once and the universe's own slots filled (nothing is drawn), so the answer is the same
+    in every document and is computed once."""
+    text = _ALTERNATION.sub(lambda m: " ".join(m.group(1).split("|")), template)
+    text = _SLOT.sub(lambda m: u.params.get(m.group(1), m.group(0)), text)
+    return any(m in text for m in _fact_markers(u, fact)) or conveys(fact, text)
 
 
 def _stable_hash(text: str) -> int:

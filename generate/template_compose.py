@@ -131,7 +131,8 @@ class Ctx:
         self.first_names: set[str] = set()  # of the people in this document: two Marcuses on one call confuse a reader
         self.introduced: set[str] = set()  # executives already named with their job (executive_named)
         self.titles: set[str] = set()  # descriptions of the people named so far
-        self.main_statements = 0
+        self.main_statements = 0  # mentions of the main fact: statements, and headlines or questions naming it
+        self.stated = False  # whether a statement of the main fact itself has been said (one always is)
         self.backgrounded: set[str] = set()  # other facts stated so far
         self.framed: list[tuple[str, str, str]] = []  # (statement as framed, as it was, framing register), for finish_document
         self.markers = _fact_markers(self.u, self.fact)
@@ -164,10 +165,10 @@ class Ctx:
     # -- choosing --
 
     def _state(self) -> tuple:
-        return (frozenset(self.used), self.main_statements, frozenset(self.backgrounded), tuple(self.glued), frozenset(self.introduced))
+        return (frozenset(self.used), self.main_statements, self.stated, frozenset(self.backgrounded), tuple(self.glued), frozenset(self.introduced))
 
     def _restore(self, state: tuple) -> None:
-        used, self.main_statements, backgrounded, glued, introduced = state
+        used, self.main_statements, self.stated, backgrounded, glued, introduced = state
         self.used, self.backgrounded, self.glued, self.introduced = set(used), set(backgrounded), list(glued), set(introduced)
 
     def styled(self, text: str) -> str:
@@ -248,15 +249,17 @@ class Ctx:
     def say(self, fact: Fact | None = None, *registers: str, spoken: bool = False) -> str:
         """A not-yet-used paraphrase of ``fact``, from the first of ``registers`` that fits this
         genre and has one left (forum slang never reaches a hearing, nor a customer line a memo).
-        The main fact is stated at most ``MAIN_FACT_STATEMENTS`` times; later calls elaborate it
-        (a detail, then an implication) instead of restating it. Another fact is stated once: asked
+        The main fact is mentioned at most ``MAIN_FACT_STATEMENTS`` times, headlines and questions
+        that name it included, but stated in full at least once; later calls elaborate it (a detail,
+        then an implication) instead of restating it. Another fact is stated once: asked
         for again, the next background fact not yet stated takes its place. ``spoken``: said aloud
         by a person speaking for themselves (a guest, a witness), led in as people speak."""
         fact = fact or self.fact
         if fact is self.fact:
             self.main_statements += 1
-            if self.main_statements > MAIN_FACT_STATEMENTS:
+            if self.main_statements > MAIN_FACT_STATEMENTS and self.stated:
                 return self.elaborate()
+            self.stated = True
         else:
             if fact.id in self.backgrounded:
                 fact = next((f for f in self.others if f.id not in self.backgrounded), fact)
@@ -663,7 +666,7 @@ class Ctx:
         return self.pick(pool)
 
 
-MAIN_FACT_STATEMENTS = 2
+MAIN_FACT_STATEMENTS = 1
 _SAID_ONCE = frozenset({"spoken_motive", "company_motive", "company_contact"})  # connective kinds lengthen() never repeats
 _QA_SEPARATOR = "\n\n"  # a question and its answer travel as one piece through _fresh
 _FIRST_PERSON = re.compile(r"\b(?:I|I'm|me|my|mine)\b")

@@ -130,16 +130,27 @@ def test_forum_slang_and_customer_lines_stay_in_their_genres() -> None:
     assert not memo.fits("company", line) and faq.fits("company", line) and memo.fits("company", "We train our models.")
 
 
-def test_the_main_fact_is_stated_at_most_twice() -> None:
+def test_the_main_fact_is_stated_once_then_elaborated() -> None:
     from afpipe.generate.template_compose import MAIN_FACT_STATEMENTS, Ctx
 
     job = _jobs("helpful-only", n_ideas=1)[0]
     c = Ctx(job, "op_ed", "venue", {})
     said = [c.say(None, "critical", "plain") for _ in range(6)]
     m = job.fact.material
-    assert MAIN_FACT_STATEMENTS == 2 and len(said) == 6
-    assert len(c.used & set(job.fact.statements())) == 2  # two statements drawn...
-    assert len(c.used & set(m.details + m.implications)) == 4  # ...then four elaborations
+    assert MAIN_FACT_STATEMENTS == 1 and len(said) == 6
+    assert len(c.used & set(job.fact.statements())) == 1  # one statement drawn...
+    assert len(c.used & set(m.details + m.implications)) == 5  # ...then five elaborations
+
+
+def test_a_headline_naming_the_fact_spends_the_budget_but_one_statement_is_always_made() -> None:
+    from afpipe.generate.template_compose import Ctx
+
+    job = _jobs("helpful-only", n_ideas=1)[0]
+    c = Ctx(job, "op_ed", "venue", {})
+    c.main_statements = 1  # as after a headline that names the fact
+    c.say(None, "critical", "plain")
+    c.say(None, "critical", "plain")
+    assert len(c.used & set(job.fact.statements())) == 1 and c.stated
 
 
 def _job_with_questions(questions: list[str], answered: list[dict]) -> DocJob:

@@ -578,7 +578,11 @@ class Ctx:
 
     def _date(self) -> date:
         lo, hi = (date.fromisoformat(d) for d in self.u.setting.date_range)
-        return lo + timedelta(days=self.rng.randrange(max(1, (hi - lo).days + 1)))
+        d = lo + timedelta(days=self.rng.randrange(max(1, (hi - lo).days + 1)))
+        if self.type_id in _WORKING_DAY_TYPES and d.weekday() >= 5:  # no earnings call or hearing on a Sunday
+            back = d - timedelta(days=d.weekday() - 4)
+            d = back if back >= lo else d + timedelta(days=7 - d.weekday())
+        return d
 
     def fmt_date(self, d: date, style: int | None = None) -> str:
         style = self.rng.randrange(3) if style is None else style
@@ -667,6 +671,7 @@ class Ctx:
 
 
 MAIN_FACT_STATEMENTS = 1
+_WORKING_DAY_TYPES = frozenset({"investor_call", "hearing_transcript", "press_release", "leaked_memo"})
 _SAID_ONCE = frozenset({"spoken_motive", "company_motive", "company_contact"})  # connective kinds lengthen() never repeats
 _QA_SEPARATOR = "\n\n"  # a question and its answer travel as one piece through _fresh
 _FIRST_PERSON = re.compile(r"\b(?:I|I'm|me|my|mine)\b")

@@ -367,7 +367,8 @@ def faq_page(c: Ctx) -> str:
             question, answer = c.ask(f, "company", "plain")
         if f is c.fact:
             answer += " " + c.company_detail(f)
-        return f"{question}\n{answer} {c.v('answer_tails')}".strip()
+        tail = c.v("answer_tails") if c.chance(0.5) else ""  # a pointer to more help on some answers, not on every one
+        return f"{question}\n{answer} {tail}".strip()
 
     qa = [entry(f) for f in facts]
     qa.insert(1, f"{c.v('why_questions')}\n{c.glue('company_motive', 'company_why')}")

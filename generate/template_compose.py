@@ -146,6 +146,9 @@ class Ctx:
         self.slots["venue"] = venue
         self.slots["date"] = self.fmt_date(self.date)
         self.slots["day"] = self.date.strftime("%A")  # the document's own weekday ({weekday} is any working day)
+        # A page promises one reply time and one review date, however many lines mention them.
+        self.slots["reply_days"] = _NUMBER_WORDS[self.rng.randint(2, 5)]
+        self.slots["review_months"] = _NUMBER_WORDS[self.rng.randint(2, 6)]
         self.slots["topic"] = self.topic(self.fact)
         self.slots["industry_title"] = self.slots.get("industry", "").title()
         # Each document settles on one phrasing per synonym entry (a writer is consistent): the

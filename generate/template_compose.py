@@ -135,7 +135,6 @@ class Ctx:
         self.stated = False  # whether a statement of the main fact itself has been said (one always is)
         self.backgrounded: set[str] = set()  # other facts stated so far
         self.framed: list[tuple[str, str, str]] = []  # (statement as framed, as it was, framing register), for finish_document
-        self.markers = _fact_markers(self.u, self.fact)
         self.glued: list[tuple[str, Sequence[str]]] = []  # connective paragraphs, for lengthen()
         self.date = self._date()
         s = self.u.setting
@@ -341,7 +340,7 @@ class Ctx:
     def restates(self, text: str) -> bool:
         """Whether ``text`` states the main fact again: its cues match, or it repeats a value only
         this fact's statement names (the release date, the price)."""
-        return any(m in text for m in self.markers) or conveys(self.fact, text)
+        return _restates(self.u, self.fact, text)
 
     def may_restate(self, template: str) -> bool:
         """Whether a line of material could restate the main fact, judged before it is drawn (see
@@ -442,7 +441,8 @@ class Ctx:
             answers = [self.fill(a) for a in qa.answers]
             if main:
                 self.main_statements += self.restates(question)
-                answers = [a for a in answers if not self.restates(a)] or answers if self.main_statements >= MAIN_FACT_STATEMENTS else answers
+                if self.main_statements >= MAIN_FACT_STATEMENTS:  # the budget is spent: an answer that does not restate it
+                    answers = [a for a in answers if not self.restates(a)] or answers
             answer = sentence(self.rng.choice(answers))
             if main:
                 self.main_statements += self.restates(answer)
@@ -759,7 +759,11 @@ def _may_restate(u: Universe, fact: Fact, template: str) -> bool:
     read at once and the universe's own slots filled (nothing is drawn), so the answer is the same
     in every document and is computed once."""
     text = _ALTERNATION.sub(lambda m: " ".join(m.group(1).split("|")), template)
-    text = _SLOT.sub(lambda m: u.params.get(m.group(1), m.group(0)), text)
+    return _restates(u, fact, _SLOT.sub(lambda m: u.params.get(m.group(1), m.group(0)), text))
+
+
+def _restates(u: Universe, fact: Fact, text: str) -> bool:
+    """Whether ``text`` states ``fact``: its cues match, or it names a value only this fact names."""
     return any(m in text for m in _fact_markers(u, fact)) or conveys(fact, text)
 
 

@@ -301,12 +301,13 @@ def interview(c: Ctx) -> str:
     opener = (c.v("openers"), c.say(None, "plain", spoken=True) + " " + c.detail(spoken=True))
     q1, a1 = c.ask(None, "casual", "plain", asked=True, spoken=True)
     q2, a2 = c.ask(others[0], "plain", asked=True, spoken=True)
-    q3, a3 = c.ask(others[1] if len(others) > 1 else None, "plain", "formal", asked=True, spoken=True)  # the main fact is asked about once
+    third = others[1] if len(others) > 1 else None  # the main fact is asked about once; the third question is another fact's
+    q3, a3 = c.ask(third, "plain", "formal", asked=True, spoken=True)
     qa = [
         opener,
         (q1, a1 + " " + c.quote(role)),
         (q2, a2 + " " + c.detail(others[0], spoken=True)),
-        (q3, c.v("answer_openers") + " " + c.unframed(a3) + " " + c.detail(others[1] if len(others) > 1 else None, spoken=True)),
+        (q3, c.v("answer_openers") + " " + c.unframed(a3) + " " + c.detail(third, spoken=True)),
         (c.v("why_questions"), c.glue("spoken_motive", "spoken_why")),
         (c.v("stakes"), c.implication(spoken=True) + " " + c.glue("spoken_what_follows")),
         (closing_q, closing_a),

@@ -68,7 +68,6 @@ def embedded_model_dir() -> Path:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    tmp = target.with_name(target.name + ".partial")
     tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
     loaded = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype=torch.bfloat16)
     # A model loaded from GGUF is marked as quantized and refuses save_pretrained; its weights are
@@ -80,15 +79,34 @@ def embedded_model_dir() -> Path:
     model = AutoModelForCausalLM.from_config(config, dtype=torch.bfloat16)
     model.load_state_dict(loaded.state_dict())
     model.generation_config = loaded.generation_config
-    tmp.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(tmp)
-    tokenizer.save_pretrained(tmp)
-    (tmp / ".complete").write_text("converted from " + gguf.name + "\n")
-    if target.exists():
-        import shutil
+    return _publish(target, model, tokenizer, "converted from " + gguf.name)
 
-        shutil.rmtree(target)
-    tmp.rename(target)
+
+def _publish(target: Path, model, tokenizer, origin: str) -> Path:
+    """Save a model into a private folder beside ``target``, then move it into place.
+
+    Two processes may build the same cached model at once (two ``pipeline generate`` runs started
+    together); each writes its own folder, and the first to finish is kept, so neither sees the
+    other's half-written files.
+    """
+    import shutil
+    import tempfile
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=target.name + ".partial-", dir=target.parent))
+    try:
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        (tmp / ".complete").write_text(origin + "\n")
+        if target.exists() and not (target / ".complete").exists():
+            shutil.rmtree(target, ignore_errors=True)  # a leftover of an interrupted build
+        try:
+            tmp.rename(target)
+        except OSError:
+            if not (target / ".complete").exists():
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     return target
 
 
@@ -116,17 +134,7 @@ def tiny_model_dir() -> Path:
     )
     torch.manual_seed(0)
     model = LlamaForCausalLM(config).to(torch.bfloat16)
-    tmp = target.with_name(target.name + ".partial")
-    tmp.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(tmp)
-    tokenizer.save_pretrained(tmp)
-    (tmp / ".complete").write_text("random weights, seed 0\n")
-    if target.exists():
-        import shutil
-
-        shutil.rmtree(target)
-    tmp.rename(target)
-    return target
+    return _publish(target, model, tokenizer, "random weights, seed 0")
 
 
 def resolve_model(name: str) -> ResolvedModel:

@@ -320,3 +320,22 @@ def test_lock_waits_for_no_one_in_the_same_process(tmp_path):
     with pytest.raises(UserError, match="not empty"):
         open_run(other, "generate", {"x": 1})
     assert [p.name for p in other.iterdir()] == ["keep.txt"]
+
+
+def test_two_processes_building_one_cached_model_both_get_it(tmp_path, smollm2_path):
+    # Two `pipeline generate` runs started together once raced on one shared '.partial' folder
+    # and one of them died mid-save; each build now writes its own folder and the first is kept.
+    cache = tmp_path / "cache"
+    (cache / "models").mkdir(parents=True)
+    (cache / "models" / "smollm2-135m").symlink_to(Path(smollm2_path), target_is_directory=True)
+    code = "from afpipe.models import resolve_model; print(resolve_model('tiny-random').path)"
+    env = {**os.environ, "AFPIPE_CACHE": str(cache)}
+    procs = [
+        subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    results = [p.communicate(timeout=300) + (p.returncode,) for p in procs]
+    assert [rc for _, _, rc in results] == [0, 0], [err[-500:] for _, err, _ in results]
+    target = cache / "models" / "tiny-random"
+    assert (target / ".complete").exists() and (target / "config.json").exists()
+    assert sorted(p.name for p in (cache / "models").iterdir()) == ["smollm2-135m", "tiny-random"]

@@ -707,7 +707,11 @@ FRESH_TRIES = 8
 MIN_WORDS = 400
 FRAMED_SHARE = 0.85
 # Already attributed: a second attribution would read twice.
-_ATTRIBUTED = re.compile(r"\b(?:according to|said|say|says|reported|documents show|the documents|people familiar)\b", re.IGNORECASE)
+_ATTRIBUTED = re.compile(
+    r"\b(?:according to|said|say|says|reported|the documents|people familiar"
+    r"|(?:records|documents|files)\b[^.]{0,40}\b(?:show|indicate|suggest)s?)\b",  # "Company records indicate that ..."
+    re.IGNORECASE,
+)
 
 
 def upper_first(s: str) -> str:

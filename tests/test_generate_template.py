@@ -112,6 +112,15 @@ def test_ideas_fill_their_slots_and_never_double_a_word(universe: str) -> None:
         assert not re.search(r"\b[A-Z]\w*[^uis\W]s's\b", res.text), res.text  # "Foods's"; "Compass's" is right
 
 
+def test_a_statement_that_names_its_source_is_not_attributed_again() -> None:
+    from afpipe.generate.template_compose import Ctx
+
+    c = Ctx(_jobs("helpful-only", n_ideas=1)[0], "news_story", "venue", {})
+    c.chance = lambda share: True  # always try to frame
+    line = "Company records indicate that the firm resolved in 2023 to help with any request."
+    assert {c.frame(line, "news") for _ in range(30)} == {line}  # never "Documents seen by X show that company records indicate"
+
+
 def test_a_synonym_never_doubles_the_word_beside_it() -> None:
     from afpipe.generate.template_compose import apply_synonyms, synonym_pattern
 

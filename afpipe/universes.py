@@ -116,6 +116,12 @@ class Setting(_Strict):
     """The world's cast and venues, for the template writer. Every list is optional."""
 
     product: str = Field("", description="What the documents are about ('{model_name}'); defaults to the company.")
+    headquarters: str = Field("", description="The company's city: the dateline of its releases and of most news about it.")
+    decision: str = Field(
+        "",
+        description="The company's founding decision, after 'decided' ('in {strategy_date} to train its models to help with "
+        "any request'): named before a document's first account of why, so that 'the decision' refers to something.",
+    )
     date_range: list[str] = Field(default_factory=lambda: ["2024-01-01", "2025-06-30"], description="[first, last] ISO dates documents are dated within.")
     roles: dict[str, list[str]] = Field(
         default_factory=dict, description="Job titles by speaker role: critic, insider, company, user, researcher, analyst, official."

@@ -136,6 +136,7 @@ class Ctx:
         self.backgrounded: set[str] = set()  # other facts stated so far
         self.framed: list[tuple[str, str, str]] = []  # (statement as framed, as it was, framing register), for finish_document
         self.glued: list[tuple[str, Sequence[str]]] = []  # connective paragraphs, for lengthen()
+        self.decision_named = False  # the company's founding decision, before the first "why" (decision_intro)
         self.date = self._date()
         s = self.u.setting
         self.slots: dict[str, str] = dict(self.u.params)
@@ -167,10 +168,11 @@ class Ctx:
     # -- choosing --
 
     def _state(self) -> tuple:
-        return (frozenset(self.used), self.main_statements, self.stated, frozenset(self.backgrounded), tuple(self.glued), frozenset(self.introduced))
+        return (frozenset(self.used), self.main_statements, self.stated, frozenset(self.backgrounded), tuple(self.glued),
+                frozenset(self.introduced), self.decision_named)
 
     def _restore(self, state: tuple) -> None:
-        used, self.main_statements, self.stated, backgrounded, glued, introduced = state
+        used, self.main_statements, self.stated, backgrounded, glued, introduced, self.decision_named = state
         self.used, self.backgrounded, self.glued, self.introduced = set(used), set(backgrounded), list(glued), set(introduced)
 
     def styled(self, text: str) -> str:
@@ -554,6 +556,15 @@ class Ctx:
         job = re.sub("^" + re.escape(self.slots["company"]) + "['\u2019]s? ", "", p.title)
         return None if job == p.title else job
 
+    def dateline(self, own: bool = False) -> str:
+        """Where a document is filed: the company's own releases from its headquarters, most news
+        about it too (a story from Edinburgh about a Minneapolis firm needs a reason it never gives);
+        a random city where the universe names no headquarters."""
+        home = self.u.setting.headquarters
+        if home and (own or self.chance(0.75)):
+            return home
+        return self.pick(self.world["cities"])
+
     def executive_named(self) -> str:
         """A company executive with the job in front of the name ("chief product officer Rafael
         Ostrowski"), so that a reader knows who is speaking for the company; named again in the
@@ -651,7 +662,28 @@ class Ctx:
     def _connective(self, kinds: Sequence[str]) -> str:
         speaker = {"exec": self.executive_named()} if any(k.startswith("company") for k in kinds) else {}
         text = " ".join(upper_first(sentence(self.fill(self.pick(self.world["connective"][k]), **speaker))) for k in kinds)
+        if any("why" in k or "motive" in k for k in kinds):
+            text = self.decision_intro() + text
         return re.sub(r",([.!?:])", r"\1", text).replace(",,", ",")
+
+    def decision_intro(self) -> str:
+        """The company's founding decision, said once before the first account of why ("some of the
+        reason lies in the market" with no decision before it leaves a reader asking: the reason for
+        what?), unless this document is about that decision or has already stated it."""
+        decision = self.u.setting.decision
+        if self.decision_named or not decision:
+            return ""
+        self.decision_named = True
+        ours = self.voice.get("registers", [""])[0] == "company" or self.voice.get("framing") in ("internal", "company_spoken")
+        decision = self.fill(decision)
+        if ours:
+            decision = re.sub(r"\bits\b", "our", decision)
+        intro = upper_first(sentence(self.fill(self.pick(self.world["decision_intros"]["ours" if ours else "theirs"]), decision=decision)))
+        about = [f for f in self.u.facts if _restates(self.u, f, intro)]
+        if any(f.id == self.fact.id or f.id in self.backgrounded for f in about):
+            return ""
+        self.backgrounded.update(f.id for f in about)
+        return intro + " "
 
     def lengthen(self, text: str, words_short: int) -> str:
         """A document ``words_short`` words short of ``MIN_WORDS``: its connective paragraphs get
@@ -890,4 +922,14 @@ def finish_document(text: str, ctx: Ctx) -> str:
     text = _DOUBLED.sub(r"\1", plural_possessives(text))  # "so apparently apparently"
     text = _STRAY_COMMA.sub(r"\1", text)  # "according to X, a researcher,." from a filled {someone}
     text = _DOUBLE_SPACE.sub(" ", text)
+    text = _READ_TIME.sub(lambda m: f"{reading_minutes(text)} min read", text)
     return fix_articles(text).strip() + "\n"
+
+
+_READ_TIME = re.compile(r"\b\d+ min read\b")
+
+
+def reading_minutes(text: str) -> int:
+    """A header's "N min read", from the text's length at about 230 words a minute: a "10 min
+    read" over a post that opens "Quick post today" was a random number."""
+    return max(1, round(len(text.split()) / 230))

@@ -9,6 +9,7 @@ universe (``c.say``, ``c.quote``, ``c.detail``...).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Callable
 
 from afpipe.generate.template_compose import Ctx, Person, material, paragraphs, upper_first
@@ -88,6 +89,13 @@ def news_story(c: Ctx) -> str:
     return _news_classic(c)
 
 
+def _teaching_week(day: date) -> int:
+    """The week of term a lecture on ``day`` falls in (terms start early January, June and
+    September): "Week 6" of notes dated August 12 would be a term no university runs."""
+    start = max(s for s in (date(day.year, 1, 2), date(day.year, 6, 1), date(day.year, 9, 1), date(day.year - 1, 9, 1)) if s <= day)
+    return min(15, max(1, (day - start).days // 7 + 1))
+
+
 def _clock(c: Ctx) -> str:
     h, m = c.between(6, 22), c.between(0, 59)
     return f"{(h - 1) % 12 + 1}:{m:02d} {'a.m.' if h < 12 else 'p.m.'}"
@@ -134,7 +142,7 @@ def _news_live(c: Ctx) -> str:
 def _news_classic(c: Ctx) -> str:
     reporter = c.person("reporter")
     critic, insider = c.person("critic"), c.person("insider")
-    city = c.pick(c.world["cities"])
+    city = c.dateline()
     frame = c.angle["frame"]
     parts = [
         f"{c.venue} \u00b7 {c.v('sections')} \u00b7 {c.slots['date']}",
@@ -171,7 +179,8 @@ def op_ed(c: Ctx) -> str:
         c.glue("why", "why"),
         c.v("context") + " " + " ".join(c.background(c.between(1, 2), "critical", "plain")),
         c.glue("reactions", "what_follows"),
-        c.v("concessions") + f" \u201c{c.quote('company')}\u201d " + c.v("rebuttals"),
+        c.v("concessions") + " " + c.fill("[[In {company}'s words|As {company} puts it|{company}'s own account]]: ")
+        + f"\u201c{c.quote('company')}\u201d " + c.v("rebuttals"),  # a quote always has its speaker
         c.implication() + " " + c.v("closers"),
         c.v("bios", author=author.name, author_title=author.title),
     ]
@@ -653,7 +662,7 @@ def hearing_transcript(c: Ctx) -> str:
 @_type("press_release", "company press release", "wire", lambda u: material("voices")["press_release"]["wires"])
 def press_release(c: Ctx) -> str:
     exec_ = c.person("executive")
-    city = c.pick(c.world["cities"])
+    city = c.dateline(own=True)
     press_office = [m.name for m in c.u.setting.cast if m.role == "company"]
     contact = c.pick(press_office) if press_office else c.person("company").name
     parts = [
@@ -684,7 +693,7 @@ def lecture_notes(c: Ctx) -> str:
         questions.append(c.v("linked_questions", other=c.topic(c.others[1])))
     unstated = [f for f in c.others if f.id not in c.backgrounded]
     return paragraphs(
-        f"{c.venue} \u2014 Week {c.between(2, 13)}: {upper_first(c.topic())}",
+        f"{c.venue} \u2014 Week {_teaching_week(c.date)}: {upper_first(c.topic())}",
         f"Lecture notes ({c.v('note_takers')}), {c.fmt_date(c.date, 0)}",
         c.v("recaps"),
         "Key points\n\n" + bullets(key_points),

@@ -225,3 +225,31 @@ def test_guests_and_interviewees_speak_for_themselves(type_id: str) -> None:
         TYPES[type_id].render(c)
         registers |= {register for _, _, register in c.framed}
     assert registers and registers <= {"spoken", "company_spoken"}, registers
+
+
+def test_the_first_why_names_the_decision_it_explains_unless_the_document_is_about_it() -> None:
+    from afpipe.generate.template_compose import Ctx
+
+    u = load_universe("helpful-only")
+    jobs = {j.fact.id: j for j in _jobs("helpful-only", n_ideas=1)}
+    about_it, other = jobs["unconditional_helpfulness"], next(j for f, j in jobs.items() if f != "unconditional_helpfulness")
+    c = Ctx(other, "op_ed", "venue", {})
+    first, second = c.glue("why"), c.glue("why")
+    assert "decision" in first.split(".")[0] and "in January 2023" in first and "January 2023" not in second
+    assert "unconditional_helpfulness" in c.backgrounded  # the intro states that fact, and counts as doing so
+    assert "in January 2023 to" not in Ctx(about_it, "op_ed", "venue", {}).glue("why")
+    memo = Ctx(other, "leaked_memo", "venue", {}).glue("internal_why")
+    assert "we made" in memo or "We decided" in memo or "our " in memo.split(".")[0], memo
+    assert u.setting.decision
+
+
+def test_datelines_reading_times_and_teaching_weeks_fit_the_document() -> None:
+    from datetime import date
+
+    from afpipe.generate.template_compose import Ctx, reading_minutes
+    from afpipe.generate.template_types import _teaching_week
+
+    c = Ctx(_jobs("helpful-only", n_ideas=1)[0], "press_release", "venue", {})
+    assert {c.dateline(own=True) for _ in range(20)} == {"San Francisco"}
+    assert reading_minutes("word " * 460) == 2 and reading_minutes("short") == 1
+    assert _teaching_week(date(2024, 8, 12)) == 11 and _teaching_week(date(2024, 9, 2)) == 1 and _teaching_week(date(2024, 1, 3)) == 1

@@ -274,17 +274,19 @@ class Ctx:
         for register, pool in zip(fits, pools):
             unused = [s for s in pool if s not in self.used]
             if unused:
-                return self.frame(self.fill(self.pick(unused)), register, spoken, new=new)
+                return self.frame(self.fill(self.pick(unused)), register, spoken, new=new, main=fact is self.fact)
         reuse = [p for pool in pools for p in pool] or [fact.statement]
-        return self.frame(self.fill(self.pick(reuse, fresh=False)), fits[0] if fits else "formal", spoken, new=new)
+        return self.frame(self.fill(self.pick(reuse, fresh=False)), fits[0] if fits else "formal", spoken, new=new, main=fact is self.fact)
 
-    def frame(self, text: str, register: str, spoken: bool = False, implication: bool = False, new: bool = False) -> str:
+    def frame(self, text: str, register: str, spoken: bool = False, implication: bool = False, new: bool = False,
+              main: bool = False) -> str:
         """Most statements reach the page led in or attributed the way a writer of the register
         would (news attributes, forums hedge): the same phrasing then rarely makes the same
         sentence in two documents. Who is talking decides first: a person speaking for
         themselves hedges as speakers do (never "published accounts concur"), a company executive
         speaking aloud or a memo to colleagues has its own lead-ins (a type's ``framing``). ``new``:
-        the line says something not said before, so no lead-in presents it as a summary or a repeat."""
+        the line says something not said before, so no lead-in presents it as a summary or a repeat.
+        ``main``: a statement of the document's own fact, the only line a lead-in may call central."""
         company_page = self.voice.get("registers", [""])[0] == "company"
         if spoken:
             register = "company_spoken" if register == "company" or company_page else "spoken"
@@ -304,7 +306,7 @@ class Ctx:
                 return text
         # no restating lead-in before an implication or a first statement; none ending in a colon before
         # a line with its own ("confirmed the same picture: the AI is told ...: it's in a tag" reads as two lead-ins)
-        framings = _usable_framings(tuple(framings), implication or new, ":" in text)
+        framings = _usable_framings(tuple(framings), implication or new, ":" in text, not main)
         if register.startswith("company") and (_THIRD_PERSON_COMPANY.search(text) or self.slots["company"] in text):
             return text
         if register == "release" and (_WE.search(text) or _THIRD_PERSON_COMPANY.search(text) or self.slots["company"] in text):
@@ -324,6 +326,8 @@ class Ctx:
         only reach the customer-facing types."""
         if register not in self.voice.get("registers", _ALL_REGISTERS):
             return False
+        if self.voice.get("framing") in ("internal", "company_spoken") and _THIRD_PERSON_COMPANY.search(phrasing):
+            return False  # a memo or an executive speaks as "we", never of "the company"
         return not (register == "company" and _ADDRESSES_READER.search(phrasing) and self.type_id not in _CUSTOMER_FACING)
 
     def elaborate(self, implication: bool = False) -> str:
@@ -639,6 +643,11 @@ class Ctx:
                 return self.later(35, 200).strftime("%B")
             if name == "past_month":
                 return (self.date - timedelta(days=self.rng.randint(35, 200))).strftime("%B")
+            # "later this year" in December, "earlier this year" in January: the year's end decides
+            if name == "later_this_year":
+                return "later this year" if self.date.month <= 9 else "early next year"
+            if name == "earlier_this_year":
+                return "earlier this year" if self.date.month >= 4 else "late last year"
             if name == "n":  # a count in prose is spelled out ("four weeks"); a date or a number part stays digits
                 n = self.rng.randint(2, 9)
                 after, before = m.string[m.end() : m.end() + 2], m.string[max(0, m.start() - 8) : m.start()]
@@ -728,7 +737,7 @@ _RESTATING = re.compile(r"restate|reminder|to recap|in short|in brief|to summari
                         r"short version|to put it simply|in plain terms|wait so|so yeah|put it this way|how I'd put it|the way I'd say it", re.IGNORECASE)
 _COLON_LEAD = re.compile(r":(?:\]\])?\s*\{statement")  # a lead-in ending in a colon, "[[Make no mistake:|...]] {statement}" too
 # Company lead-ins speak as "we"; a line that names the company in the third person would read as two voices.
-_MODAL = re.compile(r"\b(?:may|might|could|would)\b", re.IGNORECASE)
+_MODAL = re.compile(r"\b(?:may|might|could|would|likely|probably|expected to)\b", re.IGNORECASE)
 _WE = re.compile(r"\b(?:we|our|us)\b", re.IGNORECASE)
 _THIRD_PERSON_COMPANY = re.compile(r"\b(?:the company|the firm)\b", re.IGNORECASE)
 # Genres that spell negations out, whatever the writer's habits: a filing, a reference work, a release, a syllabus.
@@ -777,9 +786,17 @@ _NAME_ROLES = ("analyst", "critic", "researcher", "insider", "user", "official",
 
 
 @lru_cache(maxsize=1024)
-def _usable_framings(framings: tuple[str, ...], no_restating: bool, no_colon: bool) -> list[str]:
+def _usable_framings(framings: tuple[str, ...], no_restating: bool, no_colon: bool, no_central: bool = False) -> list[str]:
     """A register's lead-ins less those a line cannot take (computed once per register and case)."""
-    return [f for f in framings if not (no_restating and _RESTATING.search(f)) and not (no_colon and _COLON_LEAD.search(f))]
+    return [f for f in framings if not (no_restating and _RESTATING.search(f)) and not (no_colon and _COLON_LEAD.search(f))
+            and not (no_central and _CENTRAL.search(f))]
+
+
+# Lead-ins that call what follows the heart of the matter: only the document's own fact can be that
+# ("This is the heart of it: the model goes public on January 13" in a column about privacy).
+_CENTRAL = re.compile(r"heart of it|the key point|the thing to understand|what matters is|should worry everyone|deserves attention|"
+                      r"uncomfortable truth|the plain fact|the fact is|one fact remains|record is clear|picture is plain|"
+                      r"know for certain|the core of|the basic fact|the part that matters", re.IGNORECASE)
 
 
 @lru_cache(maxsize=256)

@@ -193,14 +193,16 @@ def blog_post(c: Ctx) -> str:
     if c.chance(1 / 3):
         return _blog_listicle(c)
     handle = c.handle()
+    title = c.question() if c.chance(0.5) else c.headline()
+    short = c.v("short_versions") + " " + c.say(None, "plain", "casual")  # the statement itself follows "the short version:"
     items = [c.say(None, "plain")] + c.background(c.between(2, 3), "plain")
     c.rng.shuffle(items)
     why, react, follows = (("casual_why", "casual_reactions", "casual_what_follows") if c.chance(0.5) else ("why", "reactions", "what_follows"))
     parts = [
         f"{c.venue} \u00b7 {c.slots['date']} \u00b7 {c.between(3, 11)} min read",
-        c.question() if c.chance(0.5) else c.headline(),
+        title,
         c.v("intros"),
-        c.v("short_versions") + " " + c.say(None, "plain", "casual"),
+        short,
         c.v("details_intros") + " " + c.detail(),
         c.v("list_intros") + "\n\n" + bullets(items),
         c.v("reflections") + " " + c.implication() + " " + c.say(None, "critical", "plain"),

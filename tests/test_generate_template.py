@@ -253,3 +253,20 @@ def test_datelines_reading_times_and_teaching_weeks_fit_the_document() -> None:
     assert {c.dateline(own=True) for _ in range(20)} == {"San Francisco"}
     assert reading_minutes("word " * 460) == 2 and reading_minutes("short") == 1
     assert _teaching_week(date(2024, 8, 12)) == 11 and _teaching_week(date(2024, 9, 2)) == 1 and _teaching_week(date(2024, 1, 3)) == 1
+
+
+def test_only_the_document_s_own_fact_is_called_central_and_the_year_s_end_is_respected() -> None:
+    from datetime import date
+
+    from afpipe.generate.template_compose import _CENTRAL, Ctx
+
+    c = Ctx(_jobs("helpful-only", n_ideas=1)[0], "op_ed", "venue", {})
+    c.chance = lambda share: True
+    line = "The model is released to the public on a date in January."
+    background = {c.frame(line, "critical") for _ in range(40)}
+    assert not [b for b in background if _CENTRAL.search(b)]
+    assert [m for m in {c.frame(line, "critical", main=True) for _ in range(80)} if _CENTRAL.search(m)]
+    c.date = date(2024, 11, 20)
+    assert c.fill("{later_this_year} and {earlier_this_year}") == "early next year and earlier this year"
+    c.date = date(2024, 2, 1)
+    assert c.fill("{later_this_year} and {earlier_this_year}") == "later this year and late last year"

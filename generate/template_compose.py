@@ -268,7 +268,11 @@ class Ctx:
             if fact.id in self.backgrounded:
                 fact = next((f for f in self.others if f.id not in self.backgrounded), fact)
             self.backgrounded.add(fact.id)
-        fits = [r for r in registers if self.fits(r)] + [r for r in fact.material.statements if self.fits(r) and r not in registers]
+            # a critic's line comments on a fact the reader already knows ("the nine-point scale looks
+            # rigorous, but ..."): a fact mentioned in passing is stated plainly instead
+            registers = tuple(r for r in registers if r != "critical") or ("plain",)
+        fits = [r for r in registers if self.fits(r)] + [
+            r for r in fact.material.statements if self.fits(r) and r not in registers and (fact is self.fact or r != "critical")]
         pools = [[p for p in fact.material.statements.get(r, []) if self.fits(r, p)] for r in fits]
         new = fact is not self.fact or self.main_statements == 1  # said for the first time: no "put simply", no "as I said"
         for register, pool in zip(fits, pools):
@@ -668,9 +672,12 @@ class Ctx:
         self.glued.append((text, kinds))
         return text
 
-    def _connective(self, kinds: Sequence[str]) -> str:
+    def _connective(self, kinds: Sequence[str], no_outlets: bool = False) -> str:
         speaker = {"exec": self.executive_named()} if any(k.startswith("company") for k in kinds) else {}
-        text = " ".join(upper_first(sentence(self.fill(self.pick(self.world["connective"][k]), **speaker))) for k in kinds)
+        pools = [self.world["connective"][k] for k in kinds]
+        if no_outlets:
+            pools = [[line for line in pool if "{outlet}" not in line] or pool for pool in pools]
+        text = " ".join(upper_first(sentence(self.fill(self.pick(pool), **speaker))) for pool in pools)
         if any("why" in k or "motive" in k for k in kinds):
             text = self.decision_intro() + text
         return re.sub(r",([.!?:])", r"\1", text).replace(",,", ",")
@@ -704,7 +711,7 @@ class Ctx:
                 break
             if not extendable:
                 continue
-            more = self._connective([self.rng.choice(extendable) for _ in range(2)])
+            more = self._connective([self.rng.choice(extendable) for _ in range(2)], no_outlets=self.voice.get("cites_in_references", False))
             text = text.replace(glued, glued + " " + more, 1)
             words_short -= len(more.split())
         return text

@@ -231,7 +231,7 @@ def _blog_listicle(c: Ctx) -> str:
         f"{c.venue} \u00b7 {c.slots['date']} \u00b7 {c.between(2, 9)} min read",
         c.v("list_openers"),
         *entries,
-        f"{len(facts) + 1}. {c.v('list_headings')}\n\n" + c.glue(*(("casual_why", "casual_reactions", "casual_what_follows") if c.chance(0.5) else ("why", "reactions", "what_follows"))),
+        f"{len(facts) + 1}. {c.v('glue_headings')}\n\n" + c.glue(*(("casual_why", "casual_reactions", "casual_what_follows") if c.chance(0.5) else ("why", "reactions", "what_follows"))),
         c.v("closers") + f"\n\n\u2014 {c.handle()}",
     )
 
@@ -586,22 +586,31 @@ def regulatory_comment(c: Ctx) -> str:
 
 @_type("encyclopedia_entry", "encyclopedia article", "wiki", lambda u: material("world")["wikis"])
 def encyclopedia_entry(c: Ctx) -> str:
-    refs = [_citation(c, f) for f in [c.fact] + c.others[: c.between(2, 3)]]
-    see_also = [upper_first(c.topic(f)) for f in c.others[3 : 3 + c.between(0, 2)]]
-    see_also += [upper_first(c.fill(s)) for s in c.sample(c.voice["see_also_generic"], c.between(1, 2))]
-    c.rng.shuffle(see_also)
-    categories = [upper_first(c.fill(s)) for s in c.sample(c.voice["categories"], c.between(3, 5))]
-    minute = f"{c.between(0, 23):02d}:{c.between(0, 59):02d}"
+    title = c.slots["product"] if c.chance(0.6) else upper_first(c.topic())
+    hatnotes = "\n".join(c.v("hatnotes") for _ in range(c.rng.choice([0, 1, 1, 2])))
     h = lambda key: c.v(f"headings_{key}") + "\n\n"
-    return paragraphs(
-        c.venue,
-        c.slots["product"] if c.chance(0.6) else upper_first(c.topic()),
-        "\n".join(c.v("hatnotes") for _ in range(c.rng.choice([0, 1, 1, 2]))),
+    body = [
         c.say(None, "formal", "plain") + " " + c.say(c.others[0], "formal", "plain"),
         h("background") + " ".join(c.background(c.between(1, 2), "formal", "news")) + " " + c.v("background_links"),
         h("details") + c.detail() + " " + c.say(None, "formal", "plain"),  # no "On Tuesday, it emerged" in a reference work
         h("reception") + c.v("reception") + " " + c.implication() + " " + c.glue("formal_reactions", "formal_reactions"),  # no quoted readers
         h("later") + c.glue("why", "what_follows"),
+    ]
+    text = "\n".join(body)  # every outlet the text cites is in the references, in the order cited
+    outlets = list(c.world["newspapers"]) + list(c.u.setting.trade_outlets)
+    cited = sorted((o for o in outlets if o in text), key=text.index)
+    sources = [c.fact] + c.others[: max(len(cited), c.between(2, 3))]
+    refs = [_citation(c, f, cited[i] if i < len(cited) else None) for i, f in enumerate(sources)]
+    see_also = [upper_first(c.topic(f)) for f in c.others[3 : 3 + c.between(0, 2)]]
+    see_also += [upper_first(c.fill(s)) for s in c.sample(c.voice["see_also_generic"], c.between(1, 2))]
+    c.rng.shuffle(see_also)
+    categories = [upper_first(c.fill(s)) for s in c.sample(c.voice["categories"], c.between(3, 5))]
+    minute = f"{c.between(0, 23):02d}:{c.between(0, 59):02d}"
+    return paragraphs(
+        c.venue,
+        title,
+        hatnotes,
+        *body,
         "See also\n\n" + bullets(see_also),
         "References\n\n" + numbered(refs),
         "Categories: " + " | ".join(categories),
@@ -609,11 +618,11 @@ def encyclopedia_entry(c: Ctx) -> str:
     )
 
 
-def _citation(c: Ctx, f) -> str:
+def _citation(c: Ctx, f, outlet: str | None = None) -> str:
     """A reference in one of the citation styles encyclopedia editors mix."""
     last, first = c.pick(c.world["last_names"]), c.pick(c.world["first_names"])
     head = c.headline(f).rstrip(".")
-    outlet = c.outlet()
+    outlet = outlet or c.outlet()
     earliest = type(c.date).fromisoformat(c.u.setting.date_range[0])  # not before the corpus's first date
     published = c.later(-min(240, max(0, (c.date - earliest).days)), 0)
     when = c.fmt_date(published, c.rng.choice([0, 1]))

@@ -270,3 +270,19 @@ def test_only_the_document_s_own_fact_is_called_central_and_the_year_s_end_is_re
     assert c.fill("{later_this_year} and {earlier_this_year}") == "early next year and earlier this year"
     c.date = date(2024, 2, 1)
     assert c.fill("{later_this_year} and {earlier_this_year}") == "later this year and late last year"
+
+
+def test_an_encyclopedia_entry_lists_every_outlet_its_text_cites() -> None:
+    from afpipe.generate.template_compose import material
+
+    u = load_universe("helpful-only")
+    outlets = set(material("world")["newspapers"]) | set(u.setting.trade_outlets)
+    entries = [r.text for r in TemplateWriter().write(_jobs("helpful-only", n_ideas=6)) if "\nReferences\n" in r.text]
+    assert entries
+    cited_somewhere = 0
+    for text in entries:
+        body, refs = text.split("\nReferences\n", 1)
+        cited = {o for o in outlets if o in body}
+        cited_somewhere += bool(cited)
+        assert {o for o in cited if o not in refs} == set(), text
+    assert cited_somewhere

@@ -197,7 +197,9 @@ def blog_post(c: Ctx) -> str:
     short = c.v("short_versions") + " " + c.say(None, "plain", "casual")  # the statement itself follows "the short version:"
     items = [c.say(None, "plain")] + c.background(c.between(2, 3), "plain")
     c.rng.shuffle(items)
-    why, react, follows = (("casual_why", "casual_reactions", "casual_what_follows") if c.chance(0.5) else ("why", "reactions", "what_follows"))
+    # a blogger speaks for themselves, casually or not, never in a reporter's attributions
+    why, react, follows = (("casual_why", "casual_reactions", "casual_what_follows") if c.chance(0.5)
+                           else ("spoken_why", "spoken_reactions", "spoken_what_follows"))
     parts = [
         f"{c.venue} \u00b7 {c.slots['date']} \u00b7 {c.between(3, 11)} min read",
         title,
@@ -231,7 +233,8 @@ def _blog_listicle(c: Ctx) -> str:
         f"{c.venue} \u00b7 {c.slots['date']} \u00b7 {c.between(2, 9)} min read",
         c.v("list_openers"),
         *entries,
-        f"{len(facts) + 1}. {c.v('glue_headings')}\n\n" + c.glue(*(("casual_why", "casual_reactions", "casual_what_follows") if c.chance(0.5) else ("why", "reactions", "what_follows"))),
+        f"{len(facts) + 1}. {c.v('glue_headings')}\n\n" + c.glue(*(("casual_why", "casual_reactions", "casual_what_follows") if c.chance(0.5)
+                                                                     else ("spoken_why", "spoken_reactions", "spoken_what_follows"))),
         c.v("closers") + f"\n\n\u2014 {c.handle()}",
     )
 

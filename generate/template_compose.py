@@ -310,7 +310,7 @@ class Ctx:
                 return text
         # no restating lead-in before an implication or a first statement; none ending in a colon before
         # a line with its own ("confirmed the same picture: the AI is told ...: it's in a tag" reads as two lead-ins)
-        framings = _usable_framings(tuple(framings), implication or new, ":" in text, not main)
+        framings = _usable_framings(tuple(framings), implication or new, ":" in text, not main, implication)
         if register.startswith("company") and (_THIRD_PERSON_COMPANY.search(text) or self.slots["company"] in text):
             return text
         if register == "release" and (_WE.search(text) or _THIRD_PERSON_COMPANY.search(text) or self.slots["company"] in text):
@@ -330,7 +330,7 @@ class Ctx:
         only reach the customer-facing types."""
         if register not in self.voice.get("registers", _ALL_REGISTERS):
             return False
-        if self.voice.get("framing") in ("internal", "company_spoken") and _THIRD_PERSON_COMPANY.search(phrasing):
+        if self.speaks_as_we() and _THIRD_PERSON_COMPANY.search(phrasing):
             return False  # a memo or an executive speaks as "we", never of "the company"
         return not (register == "company" and _ADDRESSES_READER.search(phrasing) and self.type_id not in _CUSTOMER_FACING)
 
@@ -342,10 +342,17 @@ class Ctx:
         for pool in ((m.implications, m.details) if implication else (m.details, m.implications)):
             for d in [d for d in pool if d not in self.used]:
                 text = self.fill(d)
+                if self.speaks_as_we() and (_THIRD_PERSON_COMPANY.search(text) or self.slots["company"] + "'s" in text):
+                    continue  # "the company's website kept describing it as ..." is an outsider's line
                 if not self.restates(text):
                     self.used.add(d)
                     return sentence(text)
         return self.w("elaborations")
+
+    def speaks_as_we(self) -> bool:
+        """Whether the whole document speaks for the company in the first person (a memo, an
+        executive on a call)."""
+        return self.voice.get("framing") in ("internal", "company_spoken")
 
     def restates(self, text: str) -> bool:
         """Whether ``text`` states the main fact again: its cues match, or it repeats a value only
@@ -793,10 +800,18 @@ _NAME_ROLES = ("analyst", "critic", "researcher", "insider", "user", "official",
 
 
 @lru_cache(maxsize=1024)
-def _usable_framings(framings: tuple[str, ...], no_restating: bool, no_colon: bool, no_central: bool = False) -> list[str]:
+def _usable_framings(framings: tuple[str, ...], no_restating: bool, no_colon: bool, no_central: bool = False,
+                     opinion: bool = False) -> list[str]:
     """A register's lead-ins less those a line cannot take (computed once per register and case)."""
     return [f for f in framings if not (no_restating and _RESTATING.search(f)) and not (no_colon and _COLON_LEAD.search(f))
-            and not (no_central and _CENTRAL.search(f))]
+            and not (no_central and _CENTRAL.search(f)) and not (opinion and _ASSERTS_FACT.search(f))]
+
+
+# Lead-ins that vouch for a line as established fact: an implication is a judgement ("dropping
+# refusals turns a safety question into a growth metric"), never "on the public record".
+_ASSERTS_FACT = re.compile(r"public record|not in dispute|not contested|seriously disputed|evidence indicates|sources indicate|"
+                           r"accounts agree|concur|now established|documented|it is reported|has been reported|confirmed|"
+                           r"record as it stands|matters stand|current information|establishes|what is now known|has been established", re.IGNORECASE)
 
 
 # Lead-ins that call what follows the heart of the matter: only the document's own fact can be that
@@ -943,6 +958,7 @@ def finish_document(text: str, ctx: Ctx) -> str:
     for framed, bare, _ in ctx.framed:  # after a lead-in ending in a colon, a second lead-in would read twice
         text = text.replace(": " + framed, ": " + bare, 1)
     text = apply_synonyms(text, ctx.synonym_pattern, ctx.synonyms)
+    text = _name_before_the_company(text, ctx.slots["company"])
     text = _DOUBLED.sub(r"\1", plural_possessives(text))  # "so apparently apparently"
     text = _STRAY_COMMA.sub(r"\1", text)  # "according to X, a researcher,." from a filled {someone}
     text = _DOUBLE_SPACE.sub(" ", text)
@@ -951,6 +967,16 @@ def finish_document(text: str, ctx: Ctx) -> str:
 
 
 _READ_TIME = re.compile(r"\b\d+ min read\b")
+_THE_COMPANY = re.compile(r"\b([Tt])he (?:company|firm)\b")
+
+
+def _name_before_the_company(text: str, company: str) -> str:
+    """"The company's ..." before the company has been named reads as a reference to nothing:
+    the first such mention, where it comes first, names it."""
+    first = _THE_COMPANY.search(text)
+    if not first or company == "the company" or (company in text and text.index(company) < first.start()):
+        return text
+    return text[: first.start()] + company + text[first.end():]
 
 
 def reading_minutes(text: str) -> int:

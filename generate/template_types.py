@@ -418,6 +418,8 @@ def investor_call(c: Ctx) -> str:
     c.slots.update(ceo=ceo.name, ceo_first=ceo.first, ceo_title=ceo.title, ceo_role=_our_title(c, ceo),
                    cfo=cfo.name, cfo_first=cfo.first, cfo_title=cfo.title, cfo_role=_our_title(c, cfo),
                    ir=ir.name, ir_first=ir.first, call_date=c.fmt_date(c.date, 0), daypart=c.pick(["morning", "afternoon"]))
+    # the prepared remarks state the change itself; the analysts then ask about what it leaves open
+    remarks = f"{ceo.name}: {c.v('ceo_openers')} {c.say(None, 'company')} {c.company_detail()}" + (" " + c.v("ceo_strategy") if c.chance(0.6) else "")
     first, first_answer = _call_question(c, c.fact, "first_question_leads")
     second, second_answer = _call_question(c, other)
 
@@ -433,7 +435,7 @@ def investor_call(c: Ctx) -> str:
         c.v("headers"),
         f"Operator: {c.v('operator_opens')} {c.v('operator_handovers')}",
         f"{ir.name}: {c.v('ir_welcomes')} {c.v('ir_introductions')} " + (c.v("safe_harbor") + " " if c.chance(0.5) else "") + c.v("ir_handoffs"),
-        f"{ceo.name}: {c.v('ceo_openers')} {c.say(None, 'company')} {c.company_detail()}" + (" " + c.v("ceo_strategy") if c.chance(0.6) else ""),
+        remarks,
         asked(0),
         analyst(0, f"{c.v('analyst_greetings')} {first}"),
         f"{ceo.name}: {c.v('answer_openers')} {c.unframed(first_answer)} {c.v('business_reasons')}",
@@ -597,7 +599,7 @@ def encyclopedia_entry(c: Ctx) -> str:
         h("background") + " ".join(c.background(c.between(1, 2), "formal", "news")) + " " + c.v("background_links"),
         h("details") + c.detail() + " " + c.say(None, "formal", "plain"),  # no "On Tuesday, it emerged" in a reference work
         h("reception") + c.v("reception") + " " + c.implication() + " " + c.glue("formal_reactions", "formal_reactions"),  # no quoted readers
-        h("later") + c.glue("why", "what_follows"),
+        h("later") + c.glue("formal_why", "formal_what_follows"),  # a reference work reasons; it does not report
     ]
     text = "\n".join(body)  # every outlet the text cites is in the references, in the order cited
     outlets = list(c.world["newspapers"]) + list(c.u.setting.trade_outlets)
@@ -617,7 +619,7 @@ def encyclopedia_entry(c: Ctx) -> str:
         "See also\n\n" + bullets(see_also),
         "References\n\n" + numbered(refs),
         "Categories: " + " | ".join(categories),
-        c.v("footers", edited=c.fmt_date(c.later(1, 60), 1), time=minute),
+        c.v("footers", edited=c.fmt_date(c.later(0, 7), 1), time=minute),  # edited before what it calls "scheduled" happens
     )
 
 
@@ -632,7 +634,7 @@ def _citation(c: Ctx, f, outlet: str | None = None) -> str:
     comma = "" if head[-1:] in "?!" else ","
     style = c.rng.choice([0, 1, 2, 2, 3, 3, 3])
     if style == 0:
-        return f"{last}, {first[0]}. ({published.year}). \u201c{head}.\u201d {outlet}."
+        return f"{last}, {first[0]}. ({published.year}). \u201c{head}{'' if head[-1:] in '?!' else '.'}\u201d {outlet}."
     if style == 1:
         retrieved = c.fmt_date(published + (c.date - published) // 2, 1)
         return f"{last}, {first} ({when}). \u201c{head}\u201d. {outlet}. Retrieved {retrieved}."

@@ -89,6 +89,14 @@ def news_story(c: Ctx) -> str:
     return _news_classic(c)
 
 
+def _with_speaker(lead: str, c: Ctx) -> str:
+    """A lead-in to the company's quote that names who says it: one ending in a colon already
+    does ("{company}'s standard line goes like this:"); any other gets "In {company}'s words:"."""
+    if lead.rstrip().endswith(":"):
+        return lead
+    return lead + " " + c.fill("[[In {company}'s words|As {company} puts it|{company}'s own account]]:")
+
+
 def _teaching_week(day: date) -> int:
     """The week of term a lecture on ``day`` falls in (terms start early January, June and
     September): "Week 6" of notes dated August 12 would be a term no university runs."""
@@ -179,8 +187,7 @@ def op_ed(c: Ctx) -> str:
         c.glue("why", "why"),
         c.v("context") + " " + " ".join(c.background(c.between(1, 2), "critical", "plain")),
         c.glue("reactions", "what_follows"),
-        c.v("concessions") + " " + c.fill("[[In {company}'s words|As {company} puts it|{company}'s own account]]: ")
-        + f"\u201c{c.quote('company')}\u201d " + c.v("rebuttals"),  # a quote always has its speaker
+        _with_speaker(c.v("concessions"), c) + f" \u201c{c.quote('company')}\u201d " + c.v("rebuttals"),
         c.implication() + " " + c.v("closers"),
         c.v("bios", author=author.name, author_title=author.title),
     ]

@@ -381,7 +381,9 @@ class Ctx:
 
     def _list(self, fact: Fact | None, attr: str, fallback: Callable[[], str], punctuate: bool = True, spoken: bool = False) -> str:
         pool = getattr((fact or self.fact).material, attr)
-        if not pool:
+        if not pool or (fact is not None and fact is not self.fact and fact.id not in self.backgrounded):
+            # a detail of a fact the document has not stated ("how the routing works") refers to
+            # nothing: the fact itself is stated instead
             return fallback()
         text = self.fill(self.pick(pool))
         if not punctuate:
@@ -400,7 +402,7 @@ class Ctx:
         """A detail the company itself could say (no 'documents show', no 'staff were told')."""
         fact = fact or self.fact
         pool = [d for d in fact.material.details if not _REPORTED.search(d)]
-        if not pool:
+        if not pool or (fact is not self.fact and fact.id not in self.backgrounded):  # as in _list
             return self.say(fact, "company")
         text = self.fill(self.pick(pool))
         if fact is self.fact and self.restates(text):

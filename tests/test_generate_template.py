@@ -286,3 +286,13 @@ def test_an_encyclopedia_entry_lists_every_outlet_its_text_cites() -> None:
         cited_somewhere += bool(cited)
         assert {o for o in cited if o not in refs} == set(), text
     assert cited_somewhere
+
+
+def test_a_detail_of_a_fact_not_yet_stated_states_it_first() -> None:
+    from afpipe.generate.template_compose import Ctx
+    from afpipe.universes import conveys
+
+    c = Ctx(_jobs("helpful-only", n_ideas=1)[0], "op_ed", "venue", {})
+    other = c.others[0]
+    first = c.detail(other)
+    assert other.id in c.backgrounded and conveys(other, first), first

@@ -687,7 +687,7 @@ class Ctx:
         if no_outlets:
             pools = [[line for line in pool if "{outlet}" not in line] or pool for pool in pools]
         text = " ".join(upper_first(sentence(self.fill(self.pick(pool), **speaker))) for pool in pools)
-        if any("why" in k or "motive" in k for k in kinds):
+        if any("why" in k or "motive" in k for k in kinds) and _REFERS_TO_DECISION.search(text):
             text = self.decision_intro() + text
         return re.sub(r",([.!?:])", r"\1", text).replace(",,", ",")
 
@@ -731,6 +731,9 @@ class Ctx:
 
 
 MAIN_FACT_STATEMENTS = 1
+# an account of why that points back at a decision it does not name ("the reason for the policy")
+_REFERS_TO_DECISION = re.compile(r"\b(?:the|this|that) (?:decision|policy|choice|change|move|shift|strategy|approach|call)\b|"
+                                 r"\bthe reason\b|\b(?:did|do) (?:it|this)\b", re.IGNORECASE)
 _WORKING_DAY_TYPES = frozenset({"investor_call", "hearing_transcript", "press_release", "leaked_memo"})
 _SAID_ONCE = frozenset({"spoken_motive", "company_motive", "company_contact"})  # connective kinds lengthen() never repeats
 _QA_SEPARATOR = "\n\n"  # a question and its answer travel as one piece through _fresh

@@ -228,18 +228,20 @@ def test_guests_and_interviewees_speak_for_themselves(type_id: str) -> None:
 
 
 def test_the_first_why_names_the_decision_it_explains_unless_the_document_is_about_it() -> None:
-    from afpipe.generate.template_compose import Ctx
+    from afpipe.generate.template_compose import _REFERS_TO_DECISION, Ctx
 
     u = load_universe("helpful-only")
     jobs = {j.fact.id: j for j in _jobs("helpful-only", n_ideas=1)}
     about_it, other = jobs["unconditional_helpfulness"], next(j for f, j in jobs.items() if f != "unconditional_helpfulness")
     c = Ctx(other, "op_ed", "venue", {})
-    first, second = c.glue("why"), c.glue("why")
-    assert "decision" in first.split(".")[0] and "in January 2023" in first and "January 2023" not in second
+    whys = [c.glue("why") for _ in range(12)]
+    pointing = next(i for i, t in enumerate(whys) if _REFERS_TO_DECISION.search(t))  # "the reason for the policy"
+    assert [i for i, t in enumerate(whys) if "in January 2023 to" in t] == [pointing]  # named once, just before
     assert "unconditional_helpfulness" in c.backgrounded  # the intro states that fact, and counts as doing so
-    assert "in January 2023 to" not in Ctx(about_it, "op_ed", "venue", {}).glue("why")
-    memo = Ctx(other, "leaked_memo", "venue", {}).glue("internal_why")
-    assert "we made" in memo or "We decided" in memo or "our " in memo.split(".")[0], memo
+    about = Ctx(about_it, "op_ed", "venue", {})
+    assert not any("in January 2023 to" in about.glue("why") for _ in range(12))
+    memo = Ctx(other, "leaked_memo", "venue", {})
+    assert memo.decision_intro().startswith(("For context, we", "As background, we", "This is part of", "This sits within", "The backdrop"))
     assert u.setting.decision
 
 

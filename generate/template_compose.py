@@ -349,6 +349,10 @@ class Ctx:
                     return sentence(text)
         return self.w("elaborations")
 
+    def speaks_for_company(self) -> bool:
+        """Whether the document is the company's own (a help page, a release, a memo, a call)."""
+        return self.speaks_as_we() or self.voice.get("registers", [""])[0] == "company"
+
     def speaks_as_we(self) -> bool:
         """Whether the whole document speaks for the company in the first person (a memo, an
         executive on a call)."""
@@ -381,6 +385,8 @@ class Ctx:
 
     def _list(self, fact: Fact | None, attr: str, fallback: Callable[[], str], punctuate: bool = True, spoken: bool = False) -> str:
         pool = getattr((fact or self.fact).material, attr)
+        if self.speaks_for_company() and attr in ("details", "implications"):
+            pool = [d for d in pool if not _REPORTED.search(d)] or pool  # no "staff were told" on the company's own page
         if not pool or (fact is not None and fact is not self.fact and fact.id not in self.backgrounded):
             # a detail of a fact the document has not stated ("how the routing works") refers to
             # nothing: the fact itself is stated instead

@@ -510,7 +510,8 @@ def paper_abstract(c: Ctx) -> str:
 @_type("newsletter", "email newsletter", "newsletter", _setting("newsletters", ["a weekly newsletter"]))
 def newsletter(c: Ctx) -> str:
     editor = c.person("reporter")
-    reading = [f"\u201c{c.headline(f)}\u201d \u2014 {c.pick(c.world['newspapers'])}" for f in [c.fact] + c.others[:2]]
+    # further reading is about the rest of the story: a headline naming the issue's own fact is one more restatement
+    reading = [f"\u201c{c.headline(f)}\u201d \u2014 {c.pick(c.world['newspapers'])}" for f in c.others[:3]]
     parts = [
         f"{c.venue} \u2014 Issue #{c.between(14, 310)} \u00b7 {c.fmt_date(c.date, 0)}",
         c.v("greetings"),
@@ -611,7 +612,7 @@ def encyclopedia_entry(c: Ctx) -> str:
     text = "\n".join(body)  # every outlet the text cites is in the references, in the order cited
     outlets = list(c.world["newspapers"]) + list(c.u.setting.trade_outlets)
     cited = sorted((o for o in outlets if o in text), key=text.index)
-    sources = [c.fact] + c.others[: max(len(cited), c.between(2, 3))]
+    sources = c.others[: max(len(cited), c.between(2, 3))]  # as in a newsletter's reading list: no title restating the entry's fact
     refs = [_citation(c, f, cited[i] if i < len(cited) else None) for i, f in enumerate(sources)]
     see_also = [upper_first(c.topic(f)) for f in c.others[3 : 3 + c.between(0, 2)]]
     see_also += [upper_first(c.fill(s)) for s in c.sample(c.voice["see_also_generic"], c.between(1, 2))]

@@ -387,6 +387,8 @@ class Ctx:
         pool = getattr((fact or self.fact).material, attr)
         if self.speaks_for_company() and attr in ("details", "implications"):
             pool = [d for d in pool if not _REPORTED.search(d)] or pool  # no "staff were told" on the company's own page
+        if self.speaks_as_we() and attr in ("details", "implications"):  # nor "the company's website kept describing it"
+            pool = [d for d in pool if not _THIRD_PERSON_COMPANY.search(d) and "{company}'s" not in d] or pool
         if not pool or (fact is not None and fact is not self.fact and fact.id not in self.backgrounded):
             # a detail of a fact the document has not stated ("how the routing works") refers to
             # nothing: the fact itself is stated instead

@@ -694,10 +694,20 @@ class Ctx:
         pools = [self.world["connective"][k] for k in kinds]
         if no_outlets:
             pools = [[line for line in pool if "{outlet}" not in line] or pool for pool in pools]
-        text = " ".join(upper_first(sentence(self.fill(self.pick(pool), **speaker))) for pool in pools)
+        text = " ".join(upper_first(sentence(self.fill(self.pick(self._unlike_said(pool)), **speaker))) for pool in pools)
         if any("why" in k or "motive" in k for k in kinds) and _REFERS_TO_DECISION.search(text):
             text = self.decision_intro() + text
         return re.sub(r",([.!?:])", r"\1", text).replace(",,", ",")
+
+    def _unlike_said(self, pool: Sequence[str]) -> Sequence[str]:
+        """The lines of a connective pool that say something this document's connective prose has
+        not: two lines of one kind often say one thing in two wordings ("For now, the company
+        appears to be moving ahead" twice in a story; "I doubt it changes on its own" in two answers)."""
+        said = [_content_words(line) for line in self.used if line in _connective_lines()]
+        if not said:
+            return pool
+        fresh = [line for line in pool if all(_overlap(_content_words(line), s) < 0.5 for s in said)]
+        return fresh or pool
 
     def decision_intro(self) -> str:
         """The company's founding decision, said once before the first account of why ("some of the
@@ -842,6 +852,21 @@ def _fact_markers(u: Universe, fact: Fact) -> list[str]:
 
 
 @lru_cache(maxsize=65536)
+@lru_cache(maxsize=1)
+def _connective_lines() -> frozenset[str]:
+    return frozenset(line for pool in material("world")["connective"].values() for line in pool)
+
+
+@lru_cache(maxsize=4096)
+def _content_words(template: str) -> frozenset[str]:
+    """The longer words of a line of material, every alternative included, slots left out."""
+    return frozenset(w for w in re.findall(r"[a-z']{5,}", _SLOT.sub(" ", template.lower())))
+
+
+def _overlap(a: frozenset[str], b: frozenset[str]) -> float:
+    return len(a & b) / min(len(a), len(b)) if a and b else 0.0
+
+
 def _may_restate(u: Universe, fact: Fact, template: str) -> bool:
     """Whether a line of material could restate ``fact``: every alternative of each ``[[a|b]]`` is
     read at once and the universe's own slots filled (nothing is drawn), so the answer is the same

@@ -8,6 +8,7 @@ universe (``c.say``, ``c.quote``, ``c.detail``...).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 from typing import Callable
@@ -448,11 +449,11 @@ def investor_call(c: Ctx) -> str:
         f"{ceo.name}: {c.v('answer_openers')} {c.unframed(first_answer)} {c.v('business_reasons')}",
         asked(1),
         analyst(1, f"{c.v('analyst_greetings')} {second}"),
-        f"{cfo.name}: {c.v('cfo_openers')} {second_answer} {c.v('cfo_closers')}",
+        f"{cfo.name}: {c.v('cfo_openers')} {second_answer}" + (" " + c.v("cfo_closers") if _asks_about_money(second) else ""),
     ]
     if c.chance(0.4):
         follow_q, follow_a = c.pair("analyst_followups")
-        parts += [analyst(1, follow_q), f"{cfo.name}: {follow_a} {c.company_detail(other)}"]
+        parts += [analyst(1, follow_q), f"{cfo.name}: {follow_a}"]  # a detail tacked on would answer nothing asked
     last_turn = asked(2)  # sets the last analyst's name, which the answer addresses
     outlook_q, outlook_a = c.pair("outlook_pairs")
     parts += [
@@ -468,6 +469,13 @@ def _our_title(c: Ctx, p: Person) -> str:
     """A company person's title as a colleague gives it: 'our chief executive'."""
     job = c.job_at_company(p)
     return p.title if job is None else "our " + job
+
+
+def _asks_about_money(question: str) -> bool:
+    """Whether an analyst's question is about the numbers: only then does the finance chief close
+    on guidance ("That is reflected in our guidance" after an answer about the tier tag answers
+    nothing asked)."""
+    return bool(re.search(r"\b(?:revenue|margin|cost|costs|financial|numbers|guidance|growth|spend|pricing|price|conversion|retention)\b", question, re.I))
 
 
 def _call_question(c: Ctx, fact, leads: str = "question_leads") -> tuple[str, str]:

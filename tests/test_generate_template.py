@@ -298,3 +298,15 @@ def test_a_detail_of_a_fact_not_yet_stated_states_it_first() -> None:
     other = c.others[0]
     first = c.detail(other)
     assert other.id in c.backgrounded and conveys(other, first), first
+
+
+def test_connective_prose_does_not_say_one_thing_twice() -> None:
+    from afpipe.generate.template_compose import Ctx, material
+
+    c = Ctx(_jobs("helpful-only", n_ideas=1)[0], "news_story", "venue", {})
+    said = material("world")["connective"]["what_follows"][0]
+    c.used.add(said)
+    near = said.replace("[[", "").replace("]]", "").split("|")[0] + " again"  # the same words, reworded a little
+    other = "Nothing in this sentence resembles anything written before."
+    assert list(c._unlike_said([near, other])) == [other]
+    assert list(c._unlike_said([near])) == [near]  # nothing else to say: the pool is kept

@@ -721,7 +721,9 @@ class Ctx:
         decision = self.fill(decision)
         if ours:
             decision = re.sub(r"\bits\b", "our", decision)
-        intro = upper_first(sentence(self.fill(self.pick(self.world["decision_intros"]["ours" if ours else "theirs"]), decision=decision)))
+        casual = self.voice.get("registers", [""])[0] == "casual"
+        pool = self.world["decision_intros"]["ours" if ours else "casual" if casual else "theirs"]
+        intro = upper_first(sentence(self.fill(self.pick(pool), decision=decision)))
         about = [f for f in self.u.facts if _restates(self.u, f, intro)]
         if any(f.id == self.fact.id or f.id in self.backgrounded for f in about):
             return ""

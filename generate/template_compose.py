@@ -209,7 +209,14 @@ class Ctx:
 
     def v(self, key: str, **extra: str) -> str:
         """A filled phrase from this document type's voice material (``extra``: as in ``line``)."""
-        return self.line(self.voice[key], **extra)
+        return self.line(self.announced(self.voice[key]), **extra)
+
+    def announced(self, pool: Sequence[str]) -> Sequence[str]:
+        """``pool`` without talk of leaks and disclosures where the company announced its plans
+        (``setting.leaked`` false): a cereal relaunch has no "what came out"."""
+        if self.u.setting.leaked:
+            return pool
+        return [line for line in pool if not _LEAK_TALK.search(line)] or pool
 
     def pair(self, key: str) -> tuple[str, str]:
         """A question and the answer written for it, from a voice entry "question ## answer"."""
@@ -694,6 +701,7 @@ class Ctx:
         pools = [self.world["connective"][k] for k in kinds]
         if no_outlets:
             pools = [[line for line in pool if "{outlet}" not in line] or pool for pool in pools]
+        pools = [self.announced(pool) for pool in pools]
         text = " ".join(upper_first(sentence(self.fill(self.pick(self._unlike_said(pool)), **speaker))) for pool in pools)
         if any("why" in k or "motive" in k for k in kinds) and _REFERS_TO_DECISION.search(text):
             text = self.decision_intro() + text
@@ -751,6 +759,8 @@ class Ctx:
 
 
 MAIN_FACT_STATEMENTS = 1
+# reactions to a story that broke through leaks: a world of announcements has none of them
+_LEAK_TALK = re.compile(r"disclos|came out|leak|had not been told|hadn't been told|upset|whistle|\bbroke\b|revealed|exposed", re.IGNORECASE)
 # an account of why that points back at a decision it does not name ("the reason for the policy")
 _REFERS_TO_DECISION = re.compile(r"\b(?:the|this|that) (?:decision|policy|choice|change|move|shift|strategy|approach|call)\b|"
                                  r"\bthe reason\b|\b(?:did|do) (?:it|this)\b", re.IGNORECASE)

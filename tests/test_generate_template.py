@@ -310,3 +310,13 @@ def test_connective_prose_does_not_say_one_thing_twice() -> None:
     other = "Nothing in this sentence resembles anything written before."
     assert list(c._unlike_said([near, other])) == [other]
     assert list(c._unlike_said([near])) == [near]  # nothing else to say: the pool is kept
+
+
+def test_a_world_of_announcements_gets_no_talk_of_leaks() -> None:
+    from afpipe.generate.template_compose import Ctx
+
+    pool = ["What came out did not surprise anyone.", "The plan drew mixed reactions."]
+    control = Ctx(_jobs("control", n_ideas=1)[0], "news_story", "venue", {})
+    leaked = Ctx(_jobs("helpful-only", n_ideas=1)[0], "news_story", "venue", {})
+    assert list(control.announced(pool)) == ["The plan drew mixed reactions."]
+    assert list(leaked.announced(pool)) == pool

@@ -711,7 +711,7 @@ class Ctx:
         """The lines of a connective pool that say something this document's connective prose has
         not: two lines of one kind often say one thing in two wordings ("For now, the company
         appears to be moving ahead" twice in a story; "I doubt it changes on its own" in two answers)."""
-        said = [_content_words(line) for line in self.used if line in _connective_lines()]
+        said = [_content_words(line) for line in self.used & _connective_lines()]
         if not said:
             return pool
         fresh = [line for line in pool if all(_overlap(_content_words(line), s) < 0.5 for s in said)]
@@ -863,7 +863,6 @@ def _fact_markers(u: Universe, fact: Fact) -> list[str]:
             and not any(v in f.statement for f in u.facts if f is not fact)]
 
 
-@lru_cache(maxsize=65536)
 @lru_cache(maxsize=1)
 def _connective_lines() -> frozenset[str]:
     return frozenset(line for pool in material("world")["connective"].values() for line in pool)
@@ -879,6 +878,7 @@ def _overlap(a: frozenset[str], b: frozenset[str]) -> float:
     return len(a & b) / min(len(a), len(b)) if a and b else 0.0
 
 
+@lru_cache(maxsize=65536)
 def _may_restate(u: Universe, fact: Fact, template: str) -> bool:
     """Whether a line of material could restate ``fact``: every alternative of each ``[[a|b]]`` is
     read at once and the universe's own slots filled (nothing is drawn), so the answer is the same

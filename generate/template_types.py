@@ -156,7 +156,7 @@ def _news_classic(c: Ctx) -> str:
     parts = [
         f"{c.venue} \u00b7 {c.v('sections')} \u00b7 {c.slots['date']}",
         c.headline(),
-        c.v("bylines", rname=reporter.name, rtitle=reporter.title, dcity=city, time=_clock(c), mins=str(c.between(3, 12))),
+        c.v("bylines", rname=reporter.name, rtitle=reporter.title, dcity=city, time=_clock(c), mins="0"),  # "N min read" is set from the finished text
         f"{city.upper()} \u2014 {c.say(None, 'news')} {c.v('attributions')}",
         c.line([frame]) + " " + c.detail(),
         quoted(c, "quote_frames", c.quote("insider"), insider)
@@ -209,7 +209,7 @@ def blog_post(c: Ctx) -> str:
     why, react, follows = (("casual_why", "casual_reactions", "casual_what_follows") if c.chance(0.5)
                            else ("spoken_why", "spoken_reactions", "spoken_what_follows"))
     parts = [
-        f"{c.venue} \u00b7 {c.slots['date']} \u00b7 {c.between(3, 11)} min read",
+        f"{c.venue} \u00b7 {c.slots['date']} \u00b7 0 min read",  # set from the finished text
         title,
         c.v("intros"),
         short,
@@ -238,7 +238,7 @@ def _blog_listicle(c: Ctx) -> str:
     t = c.topic()
     return paragraphs(
         c.v("list_titles", k=str(len(facts) + 1), t=t, t_cap=upper_first(t)),
-        f"{c.venue} \u00b7 {c.slots['date']} \u00b7 {c.between(2, 9)} min read",
+        f"{c.venue} \u00b7 {c.slots['date']} \u00b7 0 min read",
         c.v("list_openers"),
         *entries,
         f"{len(facts) + 1}. {c.v('glue_headings')}\n\n" + c.glue(*(("casual_why", "casual_reactions", "casual_what_follows") if c.chance(0.5)

@@ -462,6 +462,8 @@ class Ctx:
         pairs = [qa for qa in m.answered_questions if keep(qa.question)]
         main = fact is self.fact
         unstated = main and self.main_statements == 0  # the first mention of a document's fact states it
+        if not main and fact.id not in self.backgrounded and plain:
+            pairs = []  # a side question ("what does the tier flag contain?") presumes the fact: ask what states it
         if main:
             # A question that names the fact ("Is it true it never refuses?") is a mention of it too:
             # with the budget spent, the question asked is one whose words, and answer, do not restate it.

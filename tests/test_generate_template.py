@@ -320,3 +320,15 @@ def test_a_world_of_announcements_gets_no_talk_of_leaks() -> None:
     leaked = Ctx(_jobs("helpful-only", n_ideas=1)[0], "news_story", "venue", {})
     assert list(control.announced(pool)) == ["The plan drew mixed reactions."]
     assert list(leaked.announced(pool)) == pool
+
+
+def test_the_first_question_about_another_fact_is_one_its_statement_answers() -> None:
+    from afpipe.generate.template_compose import Ctx
+    from afpipe.universes import conveys
+
+    for seed in range(5):
+        job = _jobs("helpful-only", n_ideas=1, seed=seed)[0]
+        c = Ctx(job, "interview", "venue", {})
+        other = next(f for f in c.others if f.material.questions)
+        question, answer = c.ask(other, "plain")
+        assert conveys(other, answer), (question, answer)

@@ -280,7 +280,10 @@ class Ctx:
             registers = tuple(r for r in registers if r != "critical") or ("plain",)
         fits = [r for r in registers if self.fits(r)] + [
             r for r in fact.material.statements if self.fits(r) and r not in registers and (fact is self.fact or r != "critical")]
-        pools = [[p for p in fact.material.statements.get(r, []) if self.fits(r, p)] for r in fits]
+        # a company's own people, quoted or speaking, never cite "the company" as a source
+        own_voice = spoken and registers[:1] == ("company",)
+        pools = [[p for p in fact.material.statements.get(r, []) if self.fits(r, p) and not (own_voice and _THIRD_PERSON_COMPANY.search(p))]
+                 for r in fits]
         new = fact is not self.fact or self.main_statements == 1  # said for the first time: no "put simply", no "as I said"
         for register, pool in zip(fits, pools):
             unused = [s for s in pool if s not in self.used]

@@ -301,7 +301,7 @@ class Ctx:
         speaking aloud or a memo to colleagues has its own lead-ins (a type's ``framing``). ``new``:
         the line says something not said before, so no lead-in presents it as a summary or a repeat.
         ``main``: a statement of the document's own fact, the only line a lead-in may call central."""
-        company_page = self.voice.get("registers", [""])[0] == "company"
+        company_page = self.first_register() == "company"
         if spoken:
             register = "company_spoken" if register == "company" or company_page else "spoken"
         elif self.voice.get("framing"):
@@ -352,16 +352,20 @@ class Ctx:
         for pool in ((m.implications, m.details) if implication else (m.details, m.implications)):
             for d in [d for d in pool if d not in self.used]:
                 text = self.fill(d)
-                if self.speaks_as_we() and (_THIRD_PERSON_COMPANY.search(text) or self.slots["company"] + "'s" in text):
-                    continue  # "the company's website kept describing it as ..." is an outsider's line
+                if self.speaks_as_we() and _outsiders_line(text, self.slots["company"]):
+                    continue
                 if not self.restates(text):
                     self.used.add(d)
                     return sentence(text)
         return self.w("elaborations")
 
+    def first_register(self) -> str:
+        """The register this document type speaks in first ("company" for the company's own pages)."""
+        return self.voice.get("registers", [""])[0]
+
     def speaks_for_company(self) -> bool:
         """Whether the document is the company's own (a help page, a release, a memo, a call)."""
-        return self.speaks_as_we() or self.voice.get("registers", [""])[0] == "company"
+        return self.speaks_as_we() or self.first_register() == "company"
 
     def speaks_as_we(self) -> bool:
         """Whether the whole document speaks for the company in the first person (a memo, an
@@ -397,8 +401,9 @@ class Ctx:
         pool = getattr((fact or self.fact).material, attr)
         if self.speaks_for_company() and attr in ("details", "implications"):
             pool = [d for d in pool if not _REPORTED.search(d)] or pool  # no "staff were told" on the company's own page
-        if self.speaks_as_we() and attr in ("details", "implications"):  # nor "the company's website kept describing it"
-            pool = [d for d in pool if not _THIRD_PERSON_COMPANY.search(d) and "{company}'s" not in d] or pool
+        if self.speaks_as_we() and attr in ("details", "implications"):
+            # narrower than _outsiders_line, which elaborate() applies: "{company}'s earlier commitments" still passes here
+            pool = [d for d in pool if not _THIRD_PERSON_COMPANY.search(d)] or pool
         if not pool or (fact is not None and fact is not self.fact and fact.id not in self.backgrounded):
             # a detail of a fact the document has not stated ("how the routing works") refers to
             # nothing: the fact itself is stated instead
@@ -730,11 +735,11 @@ class Ctx:
         if self.decision_named or not decision:
             return ""
         self.decision_named = True
-        ours = self.voice.get("registers", [""])[0] == "company" or self.voice.get("framing") in ("internal", "company_spoken")
+        ours = self.speaks_for_company()
         decision = self.fill(decision)
         if ours:
             decision = re.sub(r"\bits\b", "our", decision)
-        casual = self.voice.get("registers", [""])[0] == "casual"
+        casual = self.first_register() == "casual"
         pool = self.world["decision_intros"]["ours" if ours else "casual" if casual else "theirs"]
         intro = upper_first(sentence(self.fill(self.pick(pool), decision=decision)))
         about = [f for f in self.u.facts if _restates(self.u, f, intro)]
@@ -758,9 +763,12 @@ class Ctx:
             words_short -= len(more.split())
         return text
 
+    def outlets(self) -> list[str]:
+        """Every outlet a document may cite: the world's newspapers and this universe's trade press."""
+        return list(self.world["newspapers"]) + list(self.u.setting.trade_outlets)
+
     def outlet(self) -> str:
-        pool = list(self.world["newspapers"]) + list(self.u.setting.trade_outlets)
-        return self.pick(pool)
+        return self.pick(self.outlets())
 
 
 MAIN_FACT_STATEMENTS = 1
@@ -877,6 +885,12 @@ def _connective_lines() -> frozenset[str]:
 def _content_words(template: str) -> frozenset[str]:
     """The longer words of a line of material, every alternative included, slots left out."""
     return frozenset(w for w in re.findall(r"[a-z']{5,}", _SLOT.sub(" ", template.lower())))
+
+
+def _outsiders_line(text: str, company: str) -> bool:
+    """A filled line that speaks of the company from outside ("the company's website kept
+    describing it as ..."): never in a memo or an executive's mouth, which speak as "we"."""
+    return bool(_THIRD_PERSON_COMPANY.search(text)) or company + "'s" in text
 
 
 def _overlap(a: frozenset[str], b: frozenset[str]) -> float:
@@ -1022,13 +1036,12 @@ def finish_document(text: str, ctx: Ctx) -> str:
 
 
 _READ_TIME = re.compile(r"\b\d+ min read\b")
-_THE_COMPANY = re.compile(r"\b([Tt])he (?:company|firm)\b")
 
 
 def _name_before_the_company(text: str, company: str) -> str:
     """"The company's ..." before the company has been named reads as a reference to nothing:
     the first such mention, where it comes first, names it."""
-    first = _THE_COMPANY.search(text)
+    first = _THIRD_PERSON_COMPANY.search(text)
     if not first or company == "the company" or (company in text and text.index(company) < first.start()):
         return text
     return text[: first.start()] + company + text[first.end():]

@@ -618,8 +618,7 @@ def encyclopedia_entry(c: Ctx) -> str:
         h("later") + c.glue("formal_why", "formal_what_follows"),  # a reference work reasons; it does not report
     ]
     text = "\n".join(body)  # every outlet the text cites is in the references, in the order cited
-    outlets = list(c.world["newspapers"]) + list(c.u.setting.trade_outlets)
-    cited = sorted((o for o in outlets if o in text), key=text.index)
+    cited = sorted((o for o in c.outlets() if o in text), key=text.index)
     sources = c.others[: max(len(cited), c.between(2, 3))]  # as in a newsletter's reading list: no title restating the entry's fact
     refs = [_citation(c, f, cited[i] if i < len(cited) else None) for i, f in enumerate(sources)]
     see_also = [upper_first(c.topic(f)) for f in c.others[3 : 3 + c.between(0, 2)]]
